@@ -1,0 +1,47 @@
+# Bilan du schéma de mutualisation — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+YEAR ?=
+
+.DEFAULT_GOAL := help
+
+## help: liste les cibles
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed -e 's/^## /  /' -e 's/: /\t/' | expand -t 16
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+## venv: crée .venv/ depuis requirements.lock (si absent ou périmé)
+venv: $(STAMP)
+
+## check: valide les données de data/
+check: $(STAMP)
+	$(BIN)/mutualisation check
+
+## report: valide les données et écrit le bilan de la dernière année (YEAR=2019 pour une autre)
+report: $(STAMP)
+	$(BIN)/mutualisation report $(if $(YEAR),--year $(YEAR),)
+
+## test: lance toute la suite de tests (ruff, tests unitaires et de bout en bout, nbval)
+test: $(STAMP)
+	$(BIN)/ruff check lib tests scripts
+	$(BIN)/pytest
+
+## lock: régénère requirements.lock depuis pyproject.toml (après un ajout de dépendance)
+lock:
+	rm -rf /tmp/mutualisation-lock && $(PYTHON) -m venv /tmp/mutualisation-lock
+	/tmp/mutualisation-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/mutualisation-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+## clean: supprime .venv/ et les caches
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+.PHONY: help venv check report test lock clean

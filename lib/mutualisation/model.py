@@ -1,0 +1,74 @@
+"""The in-memory data set: three typed Polars frames and what is known about them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+#: Column types of the three tables once loaded (required and optional columns).
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "communes": {
+        "code_insee": pl.String(),
+        "nom": pl.String(),
+        "date_adhesion": pl.Date(),
+        "date_sortie": pl.Date(),
+        "population": pl.Int64(),
+    },
+    "actions": {
+        "action_id": pl.String(),
+        "libelle": pl.String(),
+        "date_inscription": pl.Date(),
+        "date_deploiement": pl.Date(),
+        "domaine": pl.String(),
+    },
+    "participations": {
+        "code_insee": pl.String(),
+        "action_id": pl.String(),
+        "date_debut": pl.Date(),
+        "date_fin": pl.Date(),
+    },
+}
+
+#: Columns that must be present in each table.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "communes": ("code_insee", "nom", "date_adhesion"),
+    "actions": ("action_id", "libelle", "date_inscription"),
+    "participations": ("code_insee", "action_id", "date_debut"),
+}
+
+TABLES: tuple[str, ...] = ("communes", "actions", "participations")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The three tables of a data folder, validated and typed.
+
+    Every column of ``SCHEMAS`` is present (optional ones filled with nulls when
+    the file lacks them); extra columns of the files are kept after them.
+    """
+
+    communes: pl.DataFrame
+    actions: pl.DataFrame
+    participations: pl.DataFrame
+    #: First and last year the data is complete for (inclusive).
+    first_year: int
+    last_year: int
+    #: True when the data set says it is illustrative (reports print a banner).
+    illustrative: bool = False
+    #: Free text describing the data set (from its metadata file), may be empty.
+    description: str = ""
+    #: The files read, by table name (plus ``metadata`` when present).
+    sources: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def years(self) -> list[int]:
+        """Every year the data covers, in order."""
+        return list(range(self.first_year, self.last_year + 1))
+
+
+def reference_date(year: int) -> date:
+    """The reference date D of a year: 31 December, inclusive."""
+    return date(year, 12, 31)
