@@ -67,6 +67,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from mutualisation import indicators as ind
 from mutualisation.model import SCHEMAS, Dataset
 

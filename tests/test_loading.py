@@ -13,13 +13,13 @@ import pytest
 import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from mutualisation.loading import (
     MAX_PROBLEMS_PER_FILE,
     DataError,
     check_year,
     load_dataset,
 )
-
 from tests.conftest import ACTIONS, COMMUNES, PARTICIPATIONS, write_folder
 
 # --------------------------------------------------------------------------- happy path
