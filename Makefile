@@ -33,6 +33,11 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check lib tests scripts
 	$(BIN)/pytest
+	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg outputs/*/bilan.ipynb
+
+## outputs: régénère les bilans de référence 2015 à 2019 dans outputs/
+outputs: $(STAMP)
+	for year in 2015 2016 2017 2018 2019; do $(BIN)/mutualisation report --year $$year || exit 1; done
 
 ## lock: régénère requirements.lock depuis pyproject.toml (après un ajout de dépendance)
 lock:
@@ -44,4 +49,4 @@ lock:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-.PHONY: help venv check report test lock clean
+.PHONY: help venv check report test outputs lock clean

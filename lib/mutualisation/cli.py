@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .loading import DataError, describe, load_dataset
-from .paths import DATA_DIR
+from .paths import DATA_DIR, OUTPUTS_DIR
 
 app = typer.Typer(
     add_completion=False,
@@ -38,6 +38,45 @@ def check(data: DataOption = DATA_DIR) -> None:
     except DataError as err:
         fail(err.lines())
     print(describe(dataset))
+
+
+def parse_year(text: str | None) -> int | None:
+    """The --year option: a four-digit year, or None for the last year of the data."""
+    if text is None:
+        return None
+    if not text.strip().isdigit():
+        fail([f"--year : année invalide « {text} » (attendu : une année comme 2019)"])
+    return int(text)
+
+
+def parse_thresholds(text: str) -> list[int]:
+    """The --seuils option: comma-separated positive integers."""
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values or not all(v.isdigit() and int(v) > 0 for v in values):
+        fail([f"--seuils : valeur invalide « {text} » (attendu : entiers positifs, ex. 1,2,5)"])
+    return [int(v) for v in values]
+
+
+@app.command()
+def report(
+    year: Annotated[str | None, typer.Option(
+        "--year", help="Année du bilan (défaut : la dernière des données).")] = None,
+    data: DataOption = DATA_DIR,
+    out: Annotated[Path, typer.Option("--out", help="Dossier de sortie.")] = OUTPUTS_DIR,
+    seuils: Annotated[str, typer.Option(
+        "--seuils", help="Seuils « au moins k actions », séparés par des virgules.")] = "1,2,5",
+) -> None:
+    """Écrit le bilan d'une année dans OUT/ANNÉE/ (notebook, page HTML, indicateurs)."""
+    from .report import ReportError, run_report
+
+    thresholds = parse_thresholds(seuils)
+    try:
+        run_report(parse_year(year), data, out, thresholds,
+                   log=lambda line: print(line, file=sys.stderr))
+    except DataError as err:
+        fail(err.lines())
+    except ReportError as err:
+        fail([str(err)], code=1)
 
 
 @app.callback()

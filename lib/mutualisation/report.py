@@ -1,0 +1,213 @@
+"""Running the yearly report: validate, execute the notebook, write the folder atomically.
+
+``OUT/Y/`` is assembled in a staging folder beside it and swapped in only when
+every file is written; a failure leaves the previous report as it was and keeps
+the failing notebook in ``OUT/.echec-Y/`` for debugging.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from .loading import DataError, Problem, check_year, load_dataset
+from .model import Dataset
+from .paths import NOTEBOOKS_DIR
+
+#: The notebook of the yearly bilan.
+BILAN_NOTEBOOK = NOTEBOOKS_DIR / "bilan.ipynb"
+#: Packages whose versions the manifest records.
+MANIFEST_PACKAGES = ("mutualisation", "polars", "altair", "vl-convert-python", "papermill",
+                     "nbconvert", "great-tables", "babel", "fastexcel")
+KERNEL_NAME = "python3"
+
+
+class ReportError(Exception):
+    """A report that could not be written; the message says why and what was kept."""
+
+
+def validate_parameters(year: object, thresholds: object) -> tuple[int, tuple[int, ...]]:
+    """Check the parameters before papermill, which checks nothing."""
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise ReportError(f"année invalide : « {year} » (un entier comme 2019 est attendu)")
+    if not isinstance(thresholds, list | tuple) or not thresholds:
+        raise ReportError("seuils invalides : une liste d'entiers positifs est attendue")
+    for k in thresholds:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ReportError(f"seuil invalide : « {k} » (entier positif attendu)")
+    return year, tuple(sorted(set(thresholds)))
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": ".".join(map(str, sys.version_info[:3]))}
+    for name in MANIFEST_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def manifest(dataset: Dataset, data: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """What made a report: input files and their SHA-256, parameters, package versions."""
+    inputs = {
+        path.name: sha256(path)
+        for _, path in sorted(dataset.sources.items())
+    }
+    folder = next(iter(dataset.sources.values())).parent
+    for extra in sorted(folder.glob("*.geojson")):
+        inputs[extra.name] = sha256(extra)
+    return {
+        "notebook": "notebooks/bilan.ipynb",
+        "notebook_sha256": sha256(BILAN_NOTEBOOK),
+        "donnees": data,
+        "fichiers_entree": dict(sorted(inputs.items())),
+        "parametres": parameters,
+        "versions": _versions(),
+    }
+
+
+def write_json(path: Path, value: Any) -> None:
+    """JSON as committed files want it: UTF-8, indented, keys in a fixed order, final newline."""
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _strip_volatile(nb: nbformat.NotebookNode) -> None:
+    """Drop papermill's timestamps, durations and random ids, so that reruns are equal."""
+    pm = nb.metadata.get("papermill", {})
+    for key in ("start_time", "end_time", "duration", "input_path", "output_path"):
+        pm.pop(key, None)
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"  # papermill draws a random one
+        cell.metadata.pop("execution", None)
+        cell_pm = cell.metadata.get("papermill")
+        if cell_pm is not None:
+            for key in ("start_time", "end_time", "duration"):
+                cell_pm.pop(key, None)
+
+
+def _replace_folder(staging: Path, target: Path) -> None:
+    """Put ``staging`` in place of ``target`` with two renames: never half of each."""
+    old = target.with_name(f".ancien-{target.name}")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _clean_stale(out: Path, prefix: str) -> None:
+    for stale in out.glob(f"{prefix}*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def execute(notebook: Path, output: Path, parameters: dict[str, Any]) -> None:
+    """Run a notebook with papermill, quietly, in the project environment's kernel."""
+    import papermill
+
+    papermill.execute_notebook(
+        str(notebook),
+        str(output),
+        parameters=parameters,
+        kernel_name=KERNEL_NAME,
+        progress_bar=False,
+        log_output=False,
+        cwd=str(output.parent),
+    )
+
+
+def _failure(err: Exception, kept: Path) -> ReportError:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(err, PapermillExecutionError):
+        what = f"{err.ename} : {err.evalue}".strip()
+        return ReportError(
+            f"l'exécution du notebook a échoué (cellule {err.exec_count}) — {what}. "
+            f"Notebook conservé pour diagnostic : {kept}"
+        )
+    return ReportError(f"le rapport n'a pas pu être écrit ({type(err).__name__} : {err}). "
+                       f"Notebook conservé pour diagnostic : {kept}")
+
+
+def run_report(year: int | None, data: Path, out: Path,
+               thresholds: tuple[int, ...] | list[int] = (1, 2, 5),
+               log: Callable[[str], None] = lambda _: None) -> Path:
+    """Write ``out/<year>/`` for ``year`` (None: the last year of the data); return it."""
+    from . import html  # nbconvert's import cost only when a report is really written
+    from .bilan import Bilan, load_outlines, portable_data_path
+    from .narrative import title
+
+    dataset = load_dataset(data)
+    if year is None:
+        year = dataset.last_year
+    year, thresholds = validate_parameters(year, thresholds)
+    check_year(dataset, year)
+
+    out.mkdir(parents=True, exist_ok=True)
+    data_param = portable_data_path(data)
+    parameters = {"annee": year, "donnees": data_param, "seuils": list(thresholds)}
+    staging = out / f".en-cours-{year}-{os.getpid()}"
+    failed = out / f".echec-{year}"
+    _clean_stale(out, f".en-cours-{year}-")
+    staging.mkdir()
+    notebook = staging / "bilan.ipynb"
+    log(f"Bilan {year} : exécution du notebook ({data_param})…")
+    try:
+        execute(BILAN_NOTEBOOK, notebook, parameters)
+        nb = nbformat.read(notebook, as_version=4)
+        _strip_volatile(nb)
+        nbformat.write(nb, notebook)
+
+        log(f"Bilan {year} : page HTML, indicateurs, tables et figures…")
+        bilan = Bilan(dataset, year, thresholds, load_outlines(data))
+        (staging / "bilan.html").write_text(html.export_html(nb, title(bilan)), encoding="utf-8")
+        write_json(staging / "indicators.json", bilan.indicators)
+        write_json(staging / "manifest.json", manifest(dataset, data_param, parameters))
+        write_outputs(bilan, staging)
+    except Exception as err:
+        shutil.rmtree(failed, ignore_errors=True)
+        if notebook.exists():
+            failed.mkdir()
+            shutil.copy2(notebook, failed / "bilan.ipynb")
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _failure(err, failed / "bilan.ipynb") from err
+
+    target = out / str(year)
+    _replace_folder(staging, target)
+    shutil.rmtree(failed, ignore_errors=True)
+    log(f"Bilan {year} écrit dans {target}")
+    return target
+
+
+def write_outputs(bilan: Any, folder: Path) -> None:
+    """The report's tables (CSV) and figures (SVG), in sorted, stable form."""
+    from .charts import to_svg
+
+    tables, figures = folder / "tables", folder / "figures"
+    tables.mkdir()
+    figures.mkdir()
+    for name, frame in sorted(bilan.tables().items()):
+        frame.write_csv(tables / f"{name}.csv", date_format="%Y-%m-%d")
+    for name, chart in sorted(bilan.figures.items()):
+        (figures / f"{name}.svg").write_text(to_svg(chart), encoding="utf-8")
+
+
+__all__ = ["DataError", "Problem", "ReportError", "manifest", "run_report", "validate_parameters"]

@@ -1,0 +1,414 @@
+"""Charts of mutualisation.charts, rendered to SVG through vl-convert.
+
+The frames are built here with the columns of mutualisation.indicators, so
+these tests do not depend on the loading code. The first conversion of a
+process costs about 0.6 s, later ones a few hundredths of a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from pathlib import Path
+
+import altair as alt
+import polars as pl
+import pytest
+
+from mutualisation import charts
+from mutualisation.charts import (
+    NO_DEPLOYMENT,
+    actions_by_year,
+    actions_distribution,
+    by_domain,
+    commune_action_matrix,
+    commune_map,
+    deployed_this_year,
+    french_sorted,
+    participation_shares,
+    participations_by_action,
+    setup,
+    size_class,
+    size_classes,
+    to_dict,
+    to_svg,
+    uptake_by_size,
+)
+
+NNBSP = "\u202f"  # thousands separator of Babel's French locale
+NBSP = "\u00a0"  # before %
+GEOJSON = Path("/work/shared/reference/mel_communes.geojson")
+if not GEOJSON.exists():  # the copy kept with the default data set
+    GEOJSON = Path(__file__).resolve().parents[1] / "data" / "communes.geojson"
+
+
+def texts(svg: str) -> list[str]:
+    """The text of each text element of an SVG (lines of a multi-line one apart), unescaped."""
+    found = []
+    for inner in re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S):
+        lines = re.findall(r"<tspan[^>]*>([^<]*)</tspan>", inner) or [inner]
+        found += [html.unescape(line) for line in lines]
+    return found
+
+
+# --------------------------------------------------------------------------
+# Frames shaped like the output of mutualisation.indicators
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def series() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "annee": [2015, 2016, 2017, 2018, 2019],
+            "communes_membres": [85, 85, 90, 90, 90],
+            "actions_inscrites": [15, 21, 26, 32, 37],
+            "actions_deployees": [8, 12, 16, 20, 25],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def series_long() -> pl.DataFrame:
+    rows = []
+    for year, shares in zip(
+        [2017, 2018, 2019], [(1.0, 0.9, 0.25), (1.0, 1.0, 0.5), (1.0, 1.0, 0.9556)], strict=True
+    ):
+        for k, part in zip([1, 2, 5], shares, strict=True):
+            rows.append({"annee": year, "seuil": k, "communes": round(part * 90), "part": part})
+    return pl.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def actions_status() -> pl.DataFrame:
+    d = dt.date
+    return pl.DataFrame(
+        {
+            "action_id": ["CAM", "PDL", "RGPD", "SIG", "VET"],
+            "libelle": [
+                "Centrale d'Achats Métropolitaine",
+                "Permis de louer",
+                "Service unifié RGPD",
+                "Système d'information géographique",
+                "Groupement de commandes de vêtements",
+            ],
+            "domaine": ["achats", "habitat", "numérique", None, "achats"],
+            "date_inscription": [d(2015, 6, 19)] * 5,
+            "date_deploiement": [d(2019, 1, 1), d(2019, 4, 1), d(2019, 2, 1), d(2015, 11, 2), None],
+            "deployee": [True, True, True, True, False],
+            "deployee_annee": [True, True, True, False, False],
+            "nb_communes": [61, 22, 44, 30, 0],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def per_commune() -> pl.DataFrame:
+    names = ["Wattrelos", "Éscobecques", "Annœullin", "Anstaing", "La Bassée", "Lille"]
+    actions = [["CAM"], ["CAM", "RGPD"], [], ["SIG"], ["CAM", "PDL", "RGPD", "SIG"], ["CAM"]]
+    deployed = ["CAM", "PDL", "RGPD", "SIG"]
+    return pl.DataFrame(
+        {
+            "code_insee": [f"5900{i}" for i in range(len(names))],
+            "nom": names,
+            "population": [40_000, 1_999, 2_000, 4_999, 5_000, 236_000],
+            "nb_actions": [len(a) for a in actions],
+            "actions": actions,
+            "actions_disponibles": [[x for x in deployed if x not in a] for a in actions],
+        },
+        schema_overrides={"actions": pl.List(pl.String), "actions_disponibles": pl.List(pl.String)},
+    )
+
+
+@pytest.fixture(scope="module")
+def domains() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "domaine": ["achats", "habitat", "non renseigné", "énergie"],
+            "actions_inscrites": [6, 2, 1, 4],
+            "actions_deployees": [5, 2, 0, 3],
+            "participations": [1234, 30, 0, 79],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def distribution() -> pl.DataFrame:
+    return pl.DataFrame({"nb_actions": [2, 3, 5, 7], "communes": [1, 2, 8, 17]})
+
+
+@pytest.fixture(scope="module")
+def features() -> list[dict]:
+    return json.loads(GEOJSON.read_text(encoding="utf-8"))["features"]
+
+
+@pytest.fixture(scope="module")
+def map_frame(features) -> pl.DataFrame:
+    """90 member communes out of the 95 features, with 0 to 15 actions."""
+    members = features[:90]
+    return pl.DataFrame(
+        {
+            "code_insee": [f["properties"]["code_insee"] for f in members],
+            "nom": [f["properties"]["nom"] for f in members],
+            "population": [1000] * 90,
+            "nb_actions": [i % 16 for i in range(90)],
+        }
+    )
+
+
+@pytest.fixture
+def static_mode():
+    """Leave the renderer in static mode whatever a test did."""
+    setup("static")
+    yield
+    setup("static")
+
+
+# --------------------------------------------------------------------------
+# Every chart renders
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def all_charts(
+    series, series_long, actions_status, per_commune, domains, distribution, features, map_frame
+) -> dict[str, object]:
+    return {
+        "actions_by_year": actions_by_year(series),
+        "participation_shares": participation_shares(series_long),
+        "deployed_this_year": deployed_this_year(actions_status),
+        "participations_by_action": participations_by_action(actions_status),
+        "by_domain": by_domain(domains),
+        "actions_distribution": actions_distribution(distribution),
+        "commune_map": commune_map(features, map_frame),
+        "commune_action_matrix": commune_action_matrix(per_commune, actions_status),
+        "uptake_by_size": uptake_by_size(per_commune),
+    }
+
+
+@pytest.fixture(scope="module")
+def svgs(all_charts) -> dict[str, str]:
+    return {name: to_svg(chart) for name, chart in all_charts.items()}
+
+
+EXPECTED_TEXT = {
+    "actions_by_year": ["Actions inscrites", "Actions déployées", "Année", "Nombre d'actions"],
+    "participation_shares": ["au moins 1 action", "au moins 5 actions", "Année"],
+    "deployed_this_year": ["Centrale d'Achats Métropolitaine", "Permis de louer", "61"],
+    "participations_by_action": ["Système d'information géographique", "Domaine", "non renseigné"],
+    "by_domain": ["Participations actives", "énergie", "non renseigné"],
+    "actions_distribution": ["Nombre d'actions par commune", "Nombre de communes", "17"],
+    "commune_map": ["Nombre d'actions", "En gris : 5 communes non membres à la date du bilan"],
+    "commune_action_matrix": ["Actions déployées", "participe", "ne participe pas", "Annœullin"],
+    "uptake_by_size": ["moins de 2\u202f000 hab.", "20\u202f000 hab. et plus", "2 communes"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_TEXT))
+def test_chart_renders_with_french_text(svgs, name):
+    svg = svgs[name]
+    assert svg.startswith("<svg")
+    shown = texts(svg)
+    for expected in EXPECTED_TEXT[name]:
+        assert any(expected in t for t in shown), (expected, shown)
+
+
+def test_no_english_leftovers(svgs):
+    for name, svg in svgs.items():
+        for word in ("Count of", "Sum of", "Mean of", "undefined", "NaN", "null"):
+            assert word not in " ".join(texts(svg)), (name, word)
+
+
+def test_theme_is_registered_and_enabled(all_charts):
+    assert alt.theme.active == charts.THEME
+    config = to_dict(all_charts["actions_by_year"])["config"]
+    assert config["font"] == charts.FONT
+    assert config["title"]["anchor"] == "start"
+    assert config["view"]["stroke"] is None
+    assert config["locale"]["number"]["thousands"] == NNBSP
+
+
+def test_to_svg_uses_the_theme_whatever_is_enabled(all_charts, svgs):
+    with alt.theme.enable("dark"):
+        assert to_svg(all_charts["actions_by_year"]) == svgs["actions_by_year"]
+
+
+# --------------------------------------------------------------------------
+# French formats
+# --------------------------------------------------------------------------
+
+
+def test_year_axis_has_no_thousands_separator(svgs):
+    shown = texts(svgs["actions_by_year"])
+    assert "2019" in shown and "2015" in shown
+    assert not any(t in shown for t in (f"2{NNBSP}019", f"2{NBSP}019", "2 019", "2,019"))
+    assert "2019" in texts(svgs["participation_shares"])
+
+
+def test_percent_axis_in_french(svgs):
+    shown = texts(svgs["participation_shares"])
+    assert f"0{NBSP}%" in shown
+    assert f"50{NBSP}%" in shown or f"40{NBSP}%" in shown
+    assert f"100{NBSP}%" in shown
+    assert not any(t.endswith("%") and NBSP not in t for t in shown)
+
+
+def test_thousands_in_french(svgs):
+    shown = texts(svgs["by_domain"])
+    assert f"1{NNBSP}234" in shown  # value written after the bar
+    assert f"1{NNBSP}000" in shown  # axis tick
+    assert "1,234" not in shown and "1234" not in shown
+
+
+def test_decimal_comma(svgs):
+    # Lille (236 000 hab.) alone in the largest class: mean 1 -> "1,0"
+    shown = texts(svgs["uptake_by_size"])
+    assert "1,0" in shown
+    assert not any(re.fullmatch(r"\d+\.\d", t) for t in shown)
+
+
+# --------------------------------------------------------------------------
+# Determinism and rendering modes
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["actions_by_year", "commune_map", "commune_action_matrix"])
+def test_two_conversions_are_identical(all_charts, svgs, name):
+    assert to_svg(all_charts[name]) == svgs[name]
+
+
+def test_svg_ids_do_not_depend_on_earlier_conversions():
+    # vl-convert numbers gradients and clip paths across the whole process
+    # ("gradient_0", "gradient_1", ...); to_svg renumbers them in each SVG.
+    frame = pl.DataFrame({"x": [1, 2, 3], "y": [4, 5, 6]})
+    chart = (
+        alt.Chart(frame)
+        .mark_line(clip=True)
+        .encode(x=alt.X("x:Q", scale=alt.Scale(domain=[1, 2])), y="y:Q", color="y:Q")
+    )
+    first, second = to_svg(chart), to_svg(chart)
+    assert 'id="gradient_0"' in first and 'id="clip0"' in first
+    assert first == second
+
+
+def test_static_renderer_gives_the_svg_of_to_svg(all_charts, svgs, static_mode):
+    chart = all_charts["participation_shares"]
+    bundle = chart._repr_mimebundle_()
+    assert list(bundle) == ["image/svg+xml"]
+    assert bundle["image/svg+xml"] == svgs["participation_shares"]
+
+
+def test_interactive_mode_keeps_inline_template_and_locale(static_mode):
+    # Rendering the page (~1.8 s, 0.9 MB of inlined Vega) is left out: the
+    # options are what this project sets.
+    setup("interactive")
+    assert alt.renderers.active == "html"
+    assert alt.renderers.options["template"] == "inline"
+    locale = alt.renderers.options["embed_options"]["formatLocale"]
+    assert locale["thousands"] == NNBSP
+
+
+def test_setup_rejects_unknown_mode():
+    with pytest.raises(ValueError):
+        setup("png")
+
+
+# --------------------------------------------------------------------------
+# Particular charts
+# --------------------------------------------------------------------------
+
+
+def test_empty_deployed_this_year_still_renders(actions_status):
+    empty = actions_status.filter(pl.col("deployee_annee").not_())
+    svg = to_svg(deployed_this_year(empty))
+    assert NO_DEPLOYMENT in texts(svg)
+    svg = to_svg(deployed_this_year(actions_status.clear()))
+    assert NO_DEPLOYMENT in texts(svg)
+
+
+def test_bars_sorted_by_number_of_communes(all_charts):
+    spec = to_dict(all_charts["deployed_this_year"])
+    order = spec["layer"][0]["encoding"]["y"]["sort"]
+    assert order == ["Centrale d'Achats Métropolitaine", "Service unifié RGPD", "Permis de louer"]
+
+
+def test_participations_by_action_keeps_deployed_actions_only(svgs):
+    shown = texts(svgs["participations_by_action"])
+    assert "Système d'information géographique" in shown
+    assert "Groupement de commandes de vêtements" not in shown
+
+
+def test_map_draws_every_commune(svgs, features):
+    svg = svgs["commune_map"]
+    assert len(features) == 95
+    assert svg.count("<path") >= 95
+    assert svg.count('class="mark-shape role-mark') == 2  # members, non-members
+
+
+def _reversed_rings(geometry: dict) -> dict:
+    polygons = geometry["coordinates"]
+    if geometry["type"] == "Polygon":
+        polygons = [polygons]
+    flipped = [[ring[::-1] for ring in polygon] for polygon in polygons]
+    coordinates = flipped[0] if geometry["type"] == "Polygon" else flipped
+    return {"type": geometry["type"], "coordinates": coordinates}
+
+
+def test_map_accepts_rfc7946_winding(features, map_frame, svgs):
+    """Rings wound the other way (RFC 7946) give the same map, not a filled rectangle."""
+    flipped = [{**f, "geometry": _reversed_rings(f["geometry"])} for f in features]
+    assert flipped[0]["geometry"] != features[0]["geometry"]
+    assert to_svg(commune_map(flipped, map_frame)) == svgs["commune_map"]
+
+
+def test_matrix_rows_in_french_order(all_charts):
+    spec = to_dict(all_charts["commune_action_matrix"])
+    rows = spec["encoding"]["y"]["sort"]
+    assert rows == ["Annœullin", "Anstaing", "Éscobecques", "La Bassée", "Lille", "Wattrelos"]
+    columns = spec["encoding"]["x"]["sort"]
+    assert columns == ["CAM", "RGPD", "SIG", "PDL"]  # most joined first
+
+
+def test_french_sorted():
+    names = ["Zuydcoote", "Érquinghem", "Annœullin", "Anstaing", "ennetières", "Emmerin"]
+    assert french_sorted(names) == [
+        "Annœullin",
+        "Anstaing",
+        "Emmerin",
+        "ennetières",
+        "Érquinghem",
+        "Zuydcoote",
+    ]
+
+
+def test_size_classes():
+    assert size_classes() == [
+        "moins de 2\u202f000 hab.",
+        "2\u202f000 à 5\u202f000 hab.",
+        "5\u202f000 à 20\u202f000 hab.",
+        "20\u202f000 hab. et plus",
+    ]
+    frame = pl.DataFrame({"population": [1_999, 2_000, 4_999, 5_000, 19_999, 20_000, None]})
+    classes = frame.select(size_class(pl.col("population")).alias("c"))["c"].to_list()
+    labels = size_classes()
+    assert classes == [
+        labels[0],
+        labels[1],
+        labels[1],
+        labels[2],
+        labels[2],
+        labels[3],
+        "population inconnue",
+    ]
+
+
+def test_uptake_by_size_ordered_by_size(all_charts):
+    spec = to_dict(all_charts["uptake_by_size"])
+    assert spec["layer"][0]["encoding"]["x"]["sort"] == size_classes()
+
+
+def test_missing_column_is_reported(series):
+    with pytest.raises(ValueError, match="actions_deployees"):
+        actions_by_year(series.drop("actions_deployees"))

@@ -1,0 +1,206 @@
+"""End-to-end: ``mutualisation report`` on small data sets made here, and on the stored reports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mutualisation import report as report_module
+from mutualisation.paths import DATA_DIR, OUTPUTS_DIR
+from tests.browser import assert_offline_page
+from tests.conftest import write_folder
+
+# The small data set of conftest, worked out by hand for 31/12/2016:
+# members 59001, 59002 (59003 joins in 2017); inscribed CAM, RGPD, SIG; deployed CAM, RGPD
+# (RGPD during 2016); 59001 is in CAM and RGPD (2 actions); 59002 left CAM on 2016-06-30 and
+# comes back in 2017, so it has 0 actions at the end of 2016.
+EXPECTED_2016 = {
+    "annee": 2016,
+    "date_reference": "2016-12-31",
+    "communes_membres": 2,
+    "actions_inscrites": 3,
+    "actions_deployees": 2,
+    "actions_deployees_annee": ["RGPD"],
+    "communes_participantes": {"1": 1, "2": 1, "5": 0},
+    "part_communes_participantes": {"1": 0.5, "2": 0.5, "5": 0.0},
+    "participations_par_action": {"CAM": 1, "RGPD": 1, "SIG": 0},
+}
+# 31/12/2017: 59003 is a member, in RGPD; 59002 is back in CAM.
+EXPECTED_2017 = {
+    "communes_membres": 3,
+    "actions_deployees_annee": [],
+    "communes_participantes": {"1": 3, "2": 1, "5": 0},
+    "part_communes_participantes": {"1": 1.0, "2": 0.3333, "5": 0.0},
+    "participations_par_action": {"CAM": 2, "RGPD": 2, "SIG": 0},
+}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mutualisation", *args],
+                          capture_output=True, text=True, check=False)
+
+
+def digest(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file() and p.name not in skip
+    }
+
+
+@pytest.fixture(scope="module")
+def small_report(tmp_path_factory) -> tuple[Path, Path]:
+    """One report of the small data set for 2016, written by the command line."""
+    base = tmp_path_factory.mktemp("report")
+    data = write_folder(base / "data")
+    out = base / "out"
+    result = cli("report", "--year", "2016", "--data", str(data), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return data, out
+
+
+def test_indicators_match_hand_worked_values(small_report) -> None:
+    _, out = small_report
+    figures = json.loads((out / "2016" / "indicators.json").read_text(encoding="utf-8"))
+    for key, value in EXPECTED_2016.items():
+        assert figures[key] == value, key
+    assert list(figures)[: len(EXPECTED_2016)] == list(EXPECTED_2016)
+
+
+def test_report_folder_contents(small_report) -> None:
+    data, out = small_report
+    folder = out / "2016"
+    names = set(digest(folder))
+    assert {"bilan.ipynb", "bilan.html", "indicators.json", "manifest.json"} <= names
+    assert any(n.startswith("tables/") and n.endswith(".csv") for n in names)
+    assert any(n.startswith("figures/") and n.endswith(".svg") for n in names)
+    assert not any(p.name.startswith(".") for p in out.iterdir())  # no staging left
+
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    for table in ("communes", "actions", "participations"):
+        expected = hashlib.sha256((data / f"{table}.csv").read_bytes()).hexdigest()
+        assert manifest["fichiers_entree"][f"{table}.csv"] == expected
+    assert manifest["parametres"] == {"annee": 2016, "donnees": str(data.resolve()),
+                                      "seuils": [1, 2, 5]}
+    assert {"polars", "altair", "papermill"} <= set(manifest["versions"])
+
+    nb = nbformat.read(folder / "bilan.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "annee = 2016" in injected[0].source
+    svgs = [o for c in nb.cells for o in c.get("outputs", []) if "image/svg+xml" in
+            o.get("data", {})]
+    assert len(svgs) >= 6
+
+    page = (folder / "bilan.html").read_text(encoding="utf-8")
+    assert '<html lang="fr"' in page
+    assert "Bilan 2016 du schéma de mutualisation" in page
+    assert "Bilan.build" not in page  # no code shown
+
+
+def test_rerun_is_byte_identical(small_report, tmp_path: Path) -> None:
+    data, out = small_report
+    again = tmp_path / "again"
+    result = cli("report", "--year", "2016", "--data", str(data), "--out", str(again))
+    assert result.returncode == 0, result.stderr
+    assert digest(again / "2016") == digest(out / "2016")
+
+
+def test_another_year_and_thresholds(small_report, tmp_path: Path) -> None:
+    data, _ = small_report
+    result = cli("report", "--year", "2017", "--data", str(data), "--out", str(tmp_path),
+                 "--seuils", "1,2,5")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads((tmp_path / "2017" / "indicators.json").read_text(encoding="utf-8"))
+    for key, value in EXPECTED_2017.items():
+        assert figures[key] == value, key
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--year", "2030"], "aucune donnée complète pour l'année 2030"),
+        (["--year", "deux mille"], "--year : année invalide « deux mille »"),
+        (["--year", "2016", "--seuils", "1,zéro"], "--seuils : valeur invalide"),
+    ],
+)
+def test_bad_parameters_are_clear_errors(small_report, tmp_path: Path, args, message) -> None:
+    data, _ = small_report
+    result = cli("report", "--data", str(data), "--out", str(tmp_path), *args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_bad_data_leaves_previous_report_intact(small_report, tmp_path: Path) -> None:
+    data, out = small_report
+    before = digest(out / "2016")
+    broken = write_folder(tmp_path / "broken",
+                          communes=(data / "communes.csv").read_text().replace("59002", "5900Z"))
+    result = cli("report", "--year", "2016", "--data", str(broken), "--out", str(out))
+    assert result.returncode == 2
+    assert "communes.csv, ligne 3, colonne « code_insee », valeur « 5900Z »" in result.stderr
+    assert digest(out / "2016") == before
+
+
+def test_failing_notebook_leaves_previous_report_intact(small_report, tmp_path: Path,
+                                                         monkeypatch) -> None:
+    data, out = small_report
+    before = digest(out / "2016")
+    failing = tmp_path / "bilan.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("annee = None", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("raise RuntimeError('panne simulée')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, failing)
+    monkeypatch.setattr(report_module, "BILAN_NOTEBOOK", failing)
+    with pytest.raises(report_module.ReportError, match="panne simulée") as info:
+        report_module.run_report(2016, data, out)
+    assert str(out / ".echec-2016" / "bilan.ipynb") in str(info.value)
+    assert (out / ".echec-2016" / "bilan.ipynb").is_file()
+    assert digest(out / "2016") == before
+    assert not list(out.glob(".en-cours-*"))
+
+
+# --------------------------------------------------------------------------- the stored reports
+
+STORED = sorted(p.parent for p in OUTPUTS_DIR.glob("*/bilan.ipynb"))
+
+
+def test_stored_reports_exist() -> None:
+    assert [p.name for p in STORED] == ["2015", "2016", "2017", "2018", "2019"]
+
+
+@pytest.mark.parametrize("stored", STORED, ids=lambda p: p.name)
+def test_regenerating_a_stored_report_changes_nothing(stored: Path, tmp_path: Path) -> None:
+    result = cli("report", "--year", stored.name, "--data", str(DATA_DIR), "--out",
+                 str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    # The notebook is compared by nbval; every other file must be byte-identical.
+    assert digest(tmp_path / stored.name) == digest(stored)
+
+
+def test_stored_2019_headline_carries_the_published_figures() -> None:
+    page = (OUTPUTS_DIR / "2019" / "bilan.html").read_text(encoding="utf-8")
+    for text in ("25 actions de mutualisation déployées depuis 2015",
+                 "37 actions inscrites", "dont 25 déployées", "5 l’ont été en 2019",
+                 "Données illustratives"):
+        assert text in page, text
+    for text in ("100\u202f% à au moins 2 actions", "95\u202f% à au moins 5 actions"):
+        assert text.replace("\u202f", "\u00a0") in page or text in page, text
+
+
+def test_stored_report_opens_offline_with_every_chart(tmp_path: Path) -> None:
+    nb = nbformat.read(OUTPUTS_DIR / "2019" / "bilan.ipynb", as_version=4)
+    charts = sum("image/svg+xml" in o.get("data", {}) for c in nb.cells
+                 for o in c.get("outputs", []))
+    drawn = assert_offline_page(OUTPUTS_DIR / "2019" / "bilan.html", min_images=charts,
+                                screenshot_dir=tmp_path)
+    assert len(drawn) >= charts >= 8
