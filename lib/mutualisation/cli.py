@@ -79,6 +79,42 @@ def report(
         fail([str(err)], code=1)
 
 
+@app.command()
+def template(
+    out: Annotated[Path, typer.Option(
+        "--out", help="Classeur à écrire (FICHIER.xlsx).")],
+    data: DataOption = DATA_DIR,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Remplacer le classeur s'il existe déjà.")] = False,
+) -> None:
+    """Écrit un classeur Excel vide, prêt à remplir (feuilles communes, actions,
+    participations), avec les listes déroulantes tirées des données."""
+    import os
+
+    from .excel import write_template
+
+    if out.suffix.lower() != ".xlsx":
+        fail([f"--out : « {out} » doit être un classeur .xlsx"])
+    if out.exists() and not force:
+        fail([f"{out} existe déjà : le supprimer ou relancer avec --force pour le remplacer"])
+    if out.is_dir():
+        fail([f"{out} est un dossier : indiquer un fichier .xlsx"])
+    try:
+        dataset = load_dataset(data)
+    except DataError as err:
+        fail(err.lines())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside, then renamed: an interrupted run leaves no half-written workbook.
+    temporary = out.with_name(f".{out.stem}.{os.getpid()}.tmp.xlsx")
+    try:
+        write_template(temporary, dataset)
+        os.replace(temporary, out)
+    except OSError as err:
+        Path(temporary).unlink(missing_ok=True)
+        fail([f"{out} : écriture impossible ({err.strerror or err})"], code=1)
+    print(f"Modèle écrit : {out}")
+
+
 @app.callback()
 def main() -> None:
     """Bilan du schéma de mutualisation."""

@@ -5,12 +5,20 @@ spreadsheet would show (header = line 1). Values are then checked and typed by
 Polars expressions; every problem becomes a :class:`Problem` that names the
 file, the line, the column and the value. :func:`load_dataset` raises
 :class:`DataError` with all of them (capped per file) before anything is used.
+
+A table comes from its own file (``communes.csv|xlsx|parquet``) or, failing that,
+from the sheet of that name in the one other workbook of the folder that has it
+(:func:`find_source`). In a workbook, lines are the sheet's rows as Excel numbers
+them, wherever the header row is.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import posixpath
+import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -92,6 +100,24 @@ class _Raw:
     table: str
     label: str
     frame: pl.DataFrame
+    #: The line of the header row (1, unless a sheet starts lower down).
+    header_line: int = 1
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Where a table is read from: its own file, or one sheet of a workbook."""
+
+    path: Path
+    #: The sheet's name as written in the workbook; None for a file of its own.
+    sheet: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The name used in messages: ``donnees.xlsx (feuille « communes »)``."""
+        if self.sheet is None:
+            return self.path.name
+        return f"{self.path.name} (feuille « {self.sheet} »)"
 
 
 # --------------------------------------------------------------------------- reading
@@ -110,11 +136,72 @@ def find_table(folder: Path, table: str) -> Path | Problem:
                    "n'en garder qu'un")
 
 
-def _normalise_headers(frame: pl.DataFrame, label: str) -> pl.DataFrame | Problem:
+def _is_table_file(path: Path) -> bool:
+    return path.stem in TABLES and path.suffix in {f".{fmt}" for fmt in _FORMATS}
+
+
+def _workbooks(folder: Path) -> list[Path]:
+    """The ``.xlsx`` workbooks of ``folder`` that are not a table's own file.
+
+    Excel's lock files (``~$donnees.xlsx``, present while a workbook is open) and
+    hidden files are left out.
+    """
+    return sorted(
+        p for p in folder.iterdir()
+        if p.suffix.lower() == ".xlsx" and p.is_file() and not _is_table_file(p)
+        and not p.name.startswith(("~$", "."))
+    )
+
+
+def _sheet_names(path: Path) -> list[str] | Problem:
+    import fastexcel
+
+    try:
+        return list(fastexcel.read_excel(str(path)).sheet_names)
+    except Exception as err:  # fastexcel raises its own hierarchy; any failure is the file's
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return Problem(path.name, f"classeur illisible ({first})")
+
+
+def find_source(folder: Path, table: str,
+                sheets: dict[Path, list[str]] | None = None) -> TableSource | Problem:
+    """Where ``table`` is in ``folder``: its own file, else a sheet of the one workbook having it.
+
+    ``sheets`` gives the sheet names of the folder's other workbooks (read when None).
+    A table found twice (two files, a file and a sheet, two sheets) is an error.
+    """
+    if sheets is None:
+        sheets = {}
+        for book in _workbooks(folder):
+            names = _sheet_names(book)
+            if isinstance(names, Problem):
+                return names
+            sheets[book] = names
+    files = [TableSource(p) for fmt in _FORMATS if (p := folder / f"{table}.{fmt}").is_file()]
+    in_books = [TableSource(book, name) for book, names in sorted(sheets.items())
+                for name in names if name.strip().lower() == table]
+    found = files + in_books
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        expected = ", ".join(f"{table}.{fmt}" for fmt in _FORMATS)
+        return Problem(str(folder), f"table « {table} » introuvable (un fichier parmi "
+                       f"{expected}, ou une feuille « {table} » dans un seul classeur .xlsx "
+                       "du dossier)")
+    names = ", ".join(s.label for s in found)
+    if not in_books:
+        return Problem(str(folder), f"table « {table} » en plusieurs exemplaires ({names}) : "
+                       "n'en garder qu'un")
+    return Problem(str(folder), f"table « {table} » ambiguë, trouvée à plusieurs endroits "
+                   f"({names}) : ne la garder qu'à un seul (fichier ou feuille de classeur)")
+
+
+def _normalise_headers(frame: pl.DataFrame, label: str,
+                       header_line: int = 1) -> pl.DataFrame | Problem:
     names = [str(c).strip().lower() for c in frame.columns]
     for i, name in enumerate(names):
         if name and name in names[:i]:
-            return Problem(label, "colonne en double", line=1, column=name)
+            return Problem(label, "colonne en double", line=header_line, column=name)
     return frame.rename(dict(zip(frame.columns, names, strict=True)))
 
 
@@ -142,7 +229,45 @@ def _read_csv(path: Path) -> pl.DataFrame | Problem:
         return Problem(path.name, f"CSV illisible ({first})")
 
 
-def _read_xlsx(path: Path, sheet: str | None = None) -> pl.DataFrame | Problem:
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _first_row(path: Path, sheet: str) -> int:
+    """The row (as Excel numbers it) of the first cell of ``sheet`` holding a value.
+
+    fastexcel (calamine) starts a sheet there, skipping empty rows above the header;
+    formatted but empty cells do not count, as for calamine. 1 when unsure.
+    """
+    try:
+        with zipfile.ZipFile(path) as book:
+            workbook = ET.fromstring(book.read("xl/workbook.xml"))
+            rid = next(
+                value for element in workbook.iter() if _local(element.tag) == "sheet"
+                and element.get("name") == sheet
+                for key, value in element.attrib.items() if _local(key) == "id"
+            )
+            rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+            target = next(r.get("Target", "") for r in rels if r.get("Id") == rid)
+            part = (target.lstrip("/") if target.startswith("/")
+                    else posixpath.normpath(posixpath.join("xl", target)))
+            row = 0
+            with book.open(part) as stream:
+                for event, element in ET.iterparse(stream, events=("start", "end")):
+                    tag = _local(element.tag)
+                    if event == "start" and tag == "row":
+                        number = element.get("r")
+                        row = int(number) if number and number.isdigit() else row + 1
+                    elif (event == "end" and tag == "c"
+                          and any(_local(child.tag) in ("v", "is") for child in element)):
+                        return max(row, 1)
+    except Exception:  # an unusual layout: fall back on the header being row 1
+        return 1
+    return 1
+
+
+def _read_xlsx(path: Path, sheet: str | None = None) -> tuple[pl.DataFrame, int] | Problem:
+    """A sheet (the first one by default) as text, and the line of its header row."""
     import fastexcel
 
     try:
@@ -152,10 +277,11 @@ def _read_xlsx(path: Path, sheet: str | None = None) -> pl.DataFrame | Problem:
             return Problem(path.name, f"feuille « {name} » introuvable")
         # Everything as text: types are decided by our own rules, not per cell by Excel.
         loaded = reader.load_sheet(name, dtypes="string")
-        return loaded.to_polars()
+        frame = loaded.to_polars()
     except Exception as err:  # fastexcel raises its own hierarchy; any failure is the file's
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         return Problem(path.name, f"classeur illisible ({first})")
+    return frame, _first_row(path, name)
 
 
 def _read_parquet(path: Path) -> pl.DataFrame | Problem:
@@ -168,21 +294,30 @@ def _read_parquet(path: Path) -> pl.DataFrame | Problem:
     ).with_columns(pl.all().cast(pl.String))
 
 
-def read_table(path: Path, table: str) -> _Raw | Problem:
-    """Read one table file as text, with normalised headers and spreadsheet lines."""
-    reader = {".csv": _read_csv, ".xlsx": _read_xlsx, ".parquet": _read_parquet}[path.suffix]
-    frame = reader(path)
+def read_table(path: Path | TableSource, table: str) -> _Raw | Problem:
+    """Read one table (a file, or a workbook's sheet) as text, with normalised headers and
+    spreadsheet lines."""
+    source = path if isinstance(path, TableSource) else TableSource(path)
+    path, label, header_line = source.path, source.label, 1
+    if path.suffix.lower() == ".xlsx":
+        read = _read_xlsx(path, source.sheet)
+        if isinstance(read, Problem):
+            return read
+        frame, header_line = read
+    else:
+        frame = {".csv": _read_csv, ".parquet": _read_parquet}[path.suffix.lower()](path)
     if isinstance(frame, Problem):
         return frame
-    frame = _normalise_headers(frame, path.name)
+    frame = _normalise_headers(frame, label, header_line)
     if isinstance(frame, Problem):
         return frame
-    frame = frame.with_columns(pl.all().cast(pl.String)).with_row_index(LINE, offset=2)
+    frame = (frame.with_columns(pl.all().cast(pl.String))
+             .with_row_index(LINE, offset=header_line + 1))
     # Blank lines keep their number but carry nothing to check.
     values = [c for c in frame.columns if c != LINE]
     frame = frame.filter(~pl.all_horizontal(pl.col(values).str.strip_chars().is_null()
                                             | (pl.col(values).str.strip_chars() == "")))
-    return _Raw(table, path.name, frame.with_columns(pl.col(LINE).cast(pl.Int64)))
+    return _Raw(table, label, frame.with_columns(pl.col(LINE).cast(pl.Int64)), header_line)
 
 
 # --------------------------------------------------------------------------- checking
@@ -228,7 +363,7 @@ def _check_and_type(raw: _Raw) -> tuple[pl.DataFrame | None, list[Problem]]:
         found = ", ".join(c for c in frame.columns if c != LINE) or "aucune"
         return None, [
             Problem(label, f"colonne obligatoire absente (colonnes trouvées : {found})",
-                    line=1, column=c)
+                    line=raw.header_line, column=c)
             for c in missing
         ]
     if frame.height == 0:
@@ -427,13 +562,20 @@ def load_dataset(folder: str | Path) -> Dataset:
     problems: list[Problem] = []
     sources: dict[str, Path] = {}
     raws: dict[str, _Raw] = {}
+    sheets: dict[Path, list[str]] = {}
+    for book in _workbooks(folder):
+        names = _sheet_names(book)
+        if isinstance(names, Problem):
+            problems.append(names)
+        else:
+            sheets[book] = names
     for table in TABLES:
-        path = find_table(folder, table)
-        if isinstance(path, Problem):
-            problems.append(path)
+        source = find_source(folder, table, sheets)
+        if isinstance(source, Problem):
+            problems.append(source)
             continue
-        sources[table] = path
-        raw = read_table(path, table)
+        sources[table] = source.path
+        raw = read_table(source, table)
         if isinstance(raw, Problem):
             problems.append(raw)
         else:
@@ -501,5 +643,5 @@ def describe(dataset: Dataset) -> str:
     ])
 
 
-__all__ = ["DataError", "Problem", "check_year", "describe", "find_table", "load_dataset",
-           "read_table", "MAX_PROBLEMS_PER_FILE", "METADATA_FILE"]
+__all__ = ["DataError", "Problem", "TableSource", "check_year", "describe", "find_source",
+           "find_table", "load_dataset", "read_table", "MAX_PROBLEMS_PER_FILE", "METADATA_FILE"]

@@ -1,0 +1,172 @@
+"""An Excel workbook ready to fill with the three tables (DESIGN.md, "Input data contract").
+
+:func:`write_template` writes the sheets ``communes``, ``actions`` and
+``participations`` with their headers (required columns first, in bold, each with a
+note saying what is expected), date and text formats, and data validation: dates must
+be dates, populations whole numbers, and the ``code_insee`` / ``action_id`` cells of
+``participations`` are drop-down lists. Once filled, the workbook can be put in a data
+folder as is: :func:`mutualisation.loading.load_dataset` reads its sheets.
+
+The lists come from a data set when one is given (written to a hidden sheet
+``listes``), otherwise from the ``communes`` and ``actions`` sheets of the workbook
+itself. The output is deterministic: the same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import xlsxwriter
+
+from .model import REQUIRED, SCHEMAS, TABLES, Dataset
+
+#: The last row (as Excel numbers them) given formats and validation.
+LAST_ROW = 2000
+#: The hidden sheet holding the drop-down lists taken from a data set.
+LISTS_SHEET = "listes"
+#: A fixed creation date, so that two runs write identical bytes.
+CREATED = dt.datetime(2015, 6, 19)
+#: Author of the header notes.
+AUTHOR = "Bilan du schéma de mutualisation"
+
+_DATE_HINT = "Date au format JJ/MM/AAAA."
+
+#: What each column expects, shown as a note on its header.
+NOTES: dict[str, dict[str, str]] = {
+    "communes": {
+        "code_insee": "Code INSEE de la commune, 5 caractères (59350, 2A004). Unique.",
+        "nom": "Nom de la commune.",
+        "date_adhesion": f"Date d'adhésion de la commune à l'intercommunalité. {_DATE_HINT}",
+        "date_sortie": "Date de sortie (fusion, retrait) ; laisser vide si la commune est "
+                       f"toujours membre. {_DATE_HINT}",
+        "population": "Population municipale (nombre entier). Facultatif.",
+    },
+    "actions": {
+        "action_id": "Identifiant court et stable de l'action (CAM, RGPD). Unique.",
+        "libelle": "Libellé de l'action, tel qu'il apparaît dans les rapports.",
+        "date_inscription": f"Date d'inscription de l'action au schéma. {_DATE_HINT}",
+        "date_deploiement": "Date de déploiement ; laisser vide si l'action n'est pas encore "
+                            f"déployée. {_DATE_HINT}",
+        "domaine": "Thème de l'action (achats, numérique, habitat, énergie…). Facultatif.",
+    },
+    "participations": {
+        "code_insee": "Code INSEE d'une commune de la feuille « communes » (liste déroulante).",
+        "action_id": "Identifiant d'une action de la feuille « actions » (liste déroulante).",
+        "date_debut": f"Date à laquelle la commune a rejoint l'action. {_DATE_HINT}",
+        "date_fin": "Date à laquelle la commune a quitté l'action ; laisser vide si elle y "
+                    f"participe toujours. {_DATE_HINT}",
+    },
+}
+
+_TEXT_COLUMNS = ("code_insee", "action_id")
+_KEYS = {"code_insee": "communes", "action_id": "actions"}
+
+
+def _columns(table: str) -> list[str]:
+    """Required columns first, then optional ones, in the order of the schema."""
+    schema = SCHEMAS[table]
+    return ([c for c in schema if c in REQUIRED[table]]
+            + [c for c in schema if c not in REQUIRED[table]])
+
+
+def _column_letter(index: int) -> str:
+    return xlsxwriter.utility.xl_col_to_name(index)
+
+
+def _list_sources(book: xlsxwriter.Workbook, dataset: Dataset | None) -> dict[str, str]:
+    """The range each drop-down list of ``participations`` refers to."""
+    if dataset is None:
+        return {
+            column: f"={table}!${_column_letter(_columns(table).index(column))}$2:"
+                    f"${_column_letter(_columns(table).index(column))}${LAST_ROW}"
+            for column, table in _KEYS.items()
+        }
+    sheet = book.add_worksheet(LISTS_SHEET)
+    sheet.hide()
+    text = book.add_format({"num_format": "@"})
+    sources = {}
+    for index, (column, table) in enumerate(_KEYS.items()):
+        frame: pl.DataFrame = getattr(dataset, table)
+        values = sorted(v for v in frame[column].to_list() if v is not None)
+        sheet.write_string(0, index, column)
+        for row, value in enumerate(values, start=1):
+            sheet.write_string(row, index, value, text)
+        letter = _column_letter(index)
+        # An empty list still needs a valid range: the cell under the header.
+        sources[column] = f"={LISTS_SHEET}!${letter}$2:${letter}${max(len(values), 1) + 1}"
+    return sources
+
+
+def write_template(path: str | Path, dataset: Dataset | None = None) -> Path:
+    """Write an empty workbook ready to fill with the three tables; return its path.
+
+    With ``dataset``, the drop-down lists of ``participations`` offer its communes and
+    actions; without, those typed in the ``communes`` and ``actions`` sheets.
+    """
+    path = Path(path)
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    book.set_properties({
+        "title": "Données du bilan du schéma de mutualisation",
+        "comments": "Modèle à remplir : une feuille par table (communes, actions, "
+                    "participations).",
+        "author": AUTHOR,
+        "created": CREATED,
+    })
+    required = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    optional = book.add_format({"bg_color": "#F2F2F2", "border": 1})
+    date_format = book.add_format({"num_format": "dd/mm/yyyy"})
+    text_format = book.add_format({"num_format": "@"})
+
+    sheets = {table: book.add_worksheet(table) for table in TABLES}
+    lists = _list_sources(book, dataset)
+    for table, sheet in sheets.items():
+        sheet.freeze_panes(1, 0)
+        for index, column in enumerate(_columns(table)):
+            is_required = column in REQUIRED[table]
+            sheet.write_string(0, index, column, required if is_required else optional)
+            note = NOTES[table][column]
+            note = f"{'Obligatoire' if is_required else 'Facultatif'}. {note}"
+            sheet.write_comment(0, index, note, {"author": AUTHOR, "x_scale": 2, "y_scale": 1.5})
+            dtype = SCHEMAS[table][column]
+            first, last = 1, LAST_ROW - 1
+            if dtype == pl.Date():
+                sheet.set_column(index, index, 14, date_format)
+                sheet.data_validation(first, index, last, index, {
+                    "validate": "date",
+                    "criteria": "between",
+                    "minimum": dt.date(1900, 1, 1),
+                    "maximum": dt.date(2100, 12, 31),
+                    "error_title": "Date attendue",
+                    "error_message": "Saisir une date, par exemple 19/06/2015.",
+                })
+            elif column in _TEXT_COLUMNS:
+                sheet.set_column(index, index, 14, text_format)
+                if table == "participations":
+                    sheet.data_validation(first, index, last, index, {
+                        "validate": "list",
+                        "source": lists[column],
+                        "error_title": "Valeur inconnue",
+                        "error_message": (
+                            "Choisir une commune de la liste (feuille « communes »)."
+                            if column == "code_insee" else
+                            "Choisir une action de la liste (feuille « actions »)."),
+                    })
+            elif dtype == pl.Int64():
+                sheet.set_column(index, index, 14)
+                sheet.data_validation(first, index, last, index, {
+                    "validate": "integer",
+                    "criteria": ">=",
+                    "value": 0,
+                    "error_title": "Nombre entier attendu",
+                    "error_message": "Saisir un nombre entier positif ou nul.",
+                })
+            else:
+                sheet.set_column(index, index, 40 if column in ("nom", "libelle") else 18)
+    sheets["communes"].activate()
+    book.close()
+    return path
+
+
+__all__ = ["LAST_ROW", "LISTS_SHEET", "NOTES", "write_template"]
