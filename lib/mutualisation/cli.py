@@ -66,7 +66,7 @@ def report(
     seuils: Annotated[str, typer.Option(
         "--seuils", help="Seuils « au moins k actions », séparés par des virgules.")] = "1,2,5",
 ) -> None:
-    """Écrit le bilan d'une année dans OUT/ANNÉE/ (notebook, page HTML, indicateurs)."""
+    """Écrit le bilan d'une année dans OUT/ANNÉE/ (notebook, HTML, PDF, Excel, indicateurs)."""
     from .report import ReportError, run_report
 
     thresholds = parse_thresholds(seuils)

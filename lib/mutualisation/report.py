@@ -1,5 +1,9 @@
 """Running the yearly report: validate, execute the notebook, write the folder atomically.
 
+Besides the notebook and its page, the folder holds the workbook ``bilan.xlsx`` and the
+council paper ``bilan.pdf``, printed from the page by Debian's headless Chromium
+(:mod:`mutualisation.exports`); a report without its PDF is refused unless asked for.
+
 ``OUT/Y/`` is assembled in a staging folder beside it and swapped in only when
 every file is written; a failure leaves the previous report as it was and keeps
 the failing notebook in ``OUT/.echec-Y/`` for debugging.
@@ -27,7 +31,8 @@ from .paths import NOTEBOOKS_DIR
 BILAN_NOTEBOOK = NOTEBOOKS_DIR / "bilan.ipynb"
 #: Packages whose versions the manifest records.
 MANIFEST_PACKAGES = ("mutualisation", "polars", "altair", "vl-convert-python", "papermill",
-                     "nbconvert", "great-tables", "babel", "fastexcel")
+                     "nbconvert", "great-tables", "babel", "fastexcel", "xlsxwriter",
+                     "playwright")
 KERNEL_NAME = "python3"
 
 
@@ -137,6 +142,10 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any]) -> None:
 def _failure(err: Exception, kept: Path) -> ReportError:
     from papermill.exceptions import PapermillExecutionError
 
+    from .exports import ExportError
+
+    if isinstance(err, ExportError):
+        return ReportError(f"{err} Notebook conservé pour diagnostic : {kept}")
     if isinstance(err, PapermillExecutionError):
         what = f"{err.ename} : {err.evalue}".strip()
         return ReportError(
@@ -149,10 +158,15 @@ def _failure(err: Exception, kept: Path) -> ReportError:
 
 def run_report(year: int | None, data: Path, out: Path,
                thresholds: tuple[int, ...] | list[int] = (1, 2, 5),
-               log: Callable[[str], None] = lambda _: None) -> Path:
-    """Write ``out/<year>/`` for ``year`` (None: the last year of the data); return it."""
+               log: Callable[[str], None] = lambda _: None, *, pdf: bool = True) -> Path:
+    """Write ``out/<year>/`` for ``year`` (None: the last year of the data); return it.
+
+    ``pdf=False`` leaves ``bilan.pdf`` out (for tests of other things): otherwise a missing
+    Chromium is an error raised before anything is run, never a report without its PDF.
+    """
     from . import html  # nbconvert's import cost only when a report is really written
     from .bilan import Bilan, load_outlines, portable_data_path
+    from .exports import chromium_missing_message, find_chromium, write_pdf, write_workbook
     from .narrative import title
 
     dataset = load_dataset(data)
@@ -160,6 +174,8 @@ def run_report(year: int | None, data: Path, out: Path,
         year = dataset.last_year
     year, thresholds = validate_parameters(year, thresholds)
     check_year(dataset, year)
+    if pdf and find_chromium() is None:
+        raise ReportError(chromium_missing_message())
 
     out.mkdir(parents=True, exist_ok=True)
     data_param = portable_data_path(data)
@@ -178,10 +194,16 @@ def run_report(year: int | None, data: Path, out: Path,
 
         log(f"Bilan {year} : page HTML, indicateurs, tables et figures…")
         bilan = Bilan(dataset, year, thresholds, load_outlines(data))
-        (staging / "bilan.html").write_text(html.export_html(nb, title(bilan)), encoding="utf-8")
+        page = staging / "bilan.html"
+        page.write_text(html.export_html(nb, title(bilan)), encoding="utf-8")
         write_json(staging / "indicators.json", bilan.indicators)
         write_json(staging / "manifest.json", manifest(dataset, data_param, parameters))
         write_outputs(bilan, staging)
+        log(f"Bilan {year} : classeur bilan.xlsx…")
+        write_workbook(bilan, staging / "bilan.xlsx", title(bilan))
+        if pdf:
+            log(f"Bilan {year} : impression de bilan.pdf (Chromium)…")
+            write_pdf(bilan, page, staging / "bilan.pdf", title(bilan))
     except Exception as err:
         shutil.rmtree(failed, ignore_errors=True)
         if notebook.exists():
