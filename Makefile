@@ -5,6 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 YEAR ?=
+# Noyau Jupyter de l'environnement du projet, enregistré dans .venv/ par `make kernel`.
+KERNEL := mutualisation
+KERNEL_SPEC := $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json
+# Options supplémentaires de `make lab`, par exemple LAB_ARGS="--no-browser --port 8899".
+LAB_ARGS ?=
+# Graphiques interactifs : seul `make lab` pose cette variable (pour le serveur JupyterLab,
+# dont les noyaux héritent l'environnement). Les rapports (papermill) et nbval ne doivent
+# jamais la voir, même si elle est exportée dans le shell : elle est retirée des recettes.
+unexport MUTUALISATION_GRAPHIQUES
 
 .DEFAULT_GOAL := help
 
@@ -29,9 +38,20 @@ check: $(STAMP)
 report: $(STAMP)
 	$(BIN)/mutualisation report $(if $(YEAR),--year $(YEAR),)
 
-## test: lance toute la suite de tests (ruff, tests unitaires et de bout en bout, nbval)
+## kernel: enregistre le noyau « Python (mutualisation) » (l'environnement .venv/) dans .venv/
+kernel: $(KERNEL_SPEC)
+
+$(KERNEL_SPEC): $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (mutualisation)"
+	@touch $@
+
+## lab: ouvre notebooks/bilan.ipynb dans JupyterLab, graphiques interactifs (hors ligne)
+lab: $(KERNEL_SPEC)
+	MUTUALISATION_GRAPHIQUES=interactif $(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS) notebooks/bilan.ipynb
+
+## test: lance toute la suite de tests (ruff, tests unitaires, de bout en bout et JupyterLab, nbval)
 test: $(STAMP)
-	$(BIN)/ruff check lib tests scripts
+	$(BIN)/ruff check lib tests scripts notebooks/*.ipynb
 	$(BIN)/pytest
 	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg outputs/*/bilan.ipynb
 
@@ -49,4 +69,4 @@ lock:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-.PHONY: help venv check report test outputs lock clean
+.PHONY: help venv kernel lab check report test outputs lock clean

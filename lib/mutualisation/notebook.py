@@ -1,16 +1,60 @@
-"""What a report notebook needs besides the bilan itself: set-up and display helpers."""
+"""What a report notebook needs besides the bilan itself: set-up and display helpers.
+
+How charts display is decided by ONE switch, the environment variable
+``MUTUALISATION_GRAPHIQUES`` read by :func:`setup`:
+
+- unset (report runs: papermill, nbval, nbconvert): static SVG, byte-identical
+  from run to run, visible offline and on GitHub;
+- ``MUTUALISATION_GRAPHIQUES=interactif`` (set by ``make lab`` for the
+  JupyterLab server, whose kernels inherit its environment): interactive HTML
+  with Vega inlined (tooltips, works offline).
+"""
 
 from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
 
 import polars as pl
 from IPython.display import HTML, display
 
 from . import charts
 
+#: Environment variable choosing how charts display in a notebook.
+CHART_MODE_VARIABLE = "MUTUALISATION_GRAPHIQUES"
+#: Values of :data:`CHART_MODE_VARIABLE` and the mode of :func:`charts.setup` they select.
+CHART_MODE_VALUES: dict[str, charts.Mode] = {"interactif": "interactive", "statique": "static"}
 
-def setup(mode: str = "static") -> None:
-    """Theme and renderer of the charts ("static": SVG stored in the notebook)."""
-    charts.setup(mode)
+
+def chart_mode(environ: Mapping[str, str] | None = None) -> charts.Mode:
+    """``"interactive"`` when ``MUTUALISATION_GRAPHIQUES=interactif``, else ``"static"``.
+
+    An empty or unset variable means static; an unknown value warns and means
+    static, so a typo can never put interactive HTML into a stored report.
+    """
+    value = (os.environ if environ is None else environ).get(CHART_MODE_VARIABLE, "")
+    value = value.strip().lower()
+    if not value:
+        return "static"
+    if value not in CHART_MODE_VALUES:
+        warnings.warn(
+            f"{CHART_MODE_VARIABLE}={value!r} inconnu (valeurs : "
+            f"{', '.join(sorted(CHART_MODE_VALUES))}) : graphiques statiques",
+            stacklevel=2,
+        )
+        return "static"
+    return CHART_MODE_VALUES[value]
+
+
+def setup(mode: charts.Mode | None = None) -> None:
+    """Theme and renderer of the charts.
+
+    ``mode=None`` (what the notebooks call): :func:`chart_mode` reads
+    ``MUTUALISATION_GRAPHIQUES``; static SVG unless it is ``interactif``.
+    An explicit ``mode`` ("static" or "interactive") wins over the variable.
+    """
+    charts.setup(chart_mode() if mode is None else mode)
 
 
 def show(html: str) -> None:

@@ -128,15 +128,24 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any]) -> None:
     """Run a notebook with papermill, quietly, in the project environment's kernel."""
     import papermill
 
-    papermill.execute_notebook(
-        str(notebook),
-        str(output),
-        parameters=parameters,
-        kernel_name=KERNEL_NAME,
-        progress_bar=False,
-        log_output=False,
-        cwd=str(output.parent),
-    )
+    from .notebook import CHART_MODE_VARIABLE
+
+    # The kernel inherits this process's environment: reports always store static charts,
+    # even when the analyst's shell asks JupyterLab for interactive ones.
+    saved = os.environ.pop(CHART_MODE_VARIABLE, None)
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=parameters,
+            kernel_name=KERNEL_NAME,
+            progress_bar=False,
+            log_output=False,
+            cwd=str(output.parent),
+        )
+    finally:
+        if saved is not None:
+            os.environ[CHART_MODE_VARIABLE] = saved
 
 
 def _failure(err: Exception, kept: Path) -> ReportError:
