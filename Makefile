@@ -38,6 +38,11 @@ check: $(STAMP)
 report: $(STAMP)
 	$(BIN)/mutualisation report $(if $(YEAR),--year $(YEAR),)
 
+## all: écrit les bilans de toutes les années, les fiches communes de la dernière, et l'index
+all: $(STAMP)
+	$(BIN)/mutualisation report --all-years
+	$(BIN)/mutualisation fiches
+
 ## kernel: enregistre le noyau « Python (mutualisation) » (l'environnement .venv/) dans .venv/
 kernel: $(KERNEL_SPEC)
 
@@ -69,4 +74,4 @@ lock:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-.PHONY: help venv kernel lab check report test outputs lock clean
+.PHONY: help venv kernel lab check report all test outputs lock clean

@@ -57,26 +57,108 @@ def parse_thresholds(text: str) -> list[int]:
     return [int(v) for v in values]
 
 
+OutOption = Annotated[Path, typer.Option("--out", help="Dossier de sortie.")]
+WorkersOption = Annotated[int | None, typer.Option(
+    "--workers", min=1, help="Noyaux Python en parallèle (défaut : un par cœur).")]
+
+
+def _finish_batch(outcomes: list, out: Path, what: str) -> None:
+    """Write the index, summarise a batch and exit non-zero when some runs failed."""
+    from .index import write_index
+
+    index = write_index(out)
+    failed = [o for o in outcomes if not o.ok]
+    print(f"{len(outcomes) - len(failed)} {what} sur {len(outcomes)} écrits ; index : {index}",
+          file=sys.stderr)
+    if failed:
+        fail([f"échec — {o.label} : {o.error}" for o in failed], code=1)
+
+
 @app.command()
 def report(
     year: Annotated[str | None, typer.Option(
         "--year", help="Année du bilan (défaut : la dernière des données).")] = None,
+    all_years: Annotated[bool, typer.Option(
+        "--all-years", help="Toutes les années couvertes par les données.")] = False,
     data: DataOption = DATA_DIR,
-    out: Annotated[Path, typer.Option("--out", help="Dossier de sortie.")] = OUTPUTS_DIR,
+    out: OutOption = OUTPUTS_DIR,
     seuils: Annotated[str, typer.Option(
         "--seuils", help="Seuils « au moins k actions », séparés par des virgules.")] = "1,2,5",
+    workers: WorkersOption = None,
 ) -> None:
     """Écrit le bilan d'une année dans OUT/ANNÉE/ (notebook, HTML, PDF, Excel, indicateurs)."""
+    from .index import write_index
     from .report import ReportError, run_report
 
     thresholds = parse_thresholds(seuils)
+    if all_years and year is not None:
+        fail(["--year et --all-years s'excluent : choisir l'un ou l'autre"])
     try:
-        run_report(parse_year(year), data, out, thresholds,
-                   log=lambda line: print(line, file=sys.stderr))
+        if not all_years:
+            run_report(parse_year(year), data, out, thresholds,
+                       log=lambda line: print(line, file=sys.stderr))
+            write_index(out)
+            return
+        dataset = load_dataset(data)
     except DataError as err:
         fail(err.lines())
     except ReportError as err:
         fail([str(err)], code=1)
+
+    from .batch import run_jobs
+
+    jobs = [(f"bilan {y}",
+             lambda executor, y=y: run_report(y, data, out, thresholds, executor=executor,
+                                              dataset=dataset))
+            for y in dataset.years]
+    _finish_batch(run_jobs(jobs, "Bilans", workers), out, "bilans")
+
+
+@app.command()
+def fiches(
+    year: Annotated[str | None, typer.Option(
+        "--year", help="Année des fiches (défaut : la dernière des données).")] = None,
+    communes: Annotated[list[str] | None, typer.Option(
+        "--communes", help="Codes INSEE (répéter l'option ou séparer par des virgules ; "
+        "défaut : toutes les communes membres).")] = None,
+    data: DataOption = DATA_DIR,
+    out: OutOption = OUTPUTS_DIR,
+    workers: WorkersOption = None,
+) -> None:
+    """Écrit une fiche par commune dans OUT/ANNÉE/fiches/CODE_INSEE/."""
+    from .batch import run_jobs
+    from .indicators import member_communes
+    from .loading import check_year
+    from .report import ReportError, run_fiche, validate_parameters
+
+    try:
+        dataset = load_dataset(data)
+        parsed = parse_year(year)
+        annee, _ = validate_parameters(dataset.last_year if parsed is None else parsed, (1,))
+        check_year(dataset, annee)
+    except DataError as err:
+        fail(err.lines())
+    except ReportError as err:
+        fail([str(err)], code=2)
+    members = member_communes(dataset, annee).select("code_insee", "nom")
+    names = dict(members.iter_rows())
+    if communes:
+        codes = [c.strip().upper() for item in communes for c in item.split(",") if c.strip()]
+    else:
+        codes = list(names)
+    jobs = [(f"fiche {code} {names.get(code, '')}".strip(),
+             lambda executor, code=code: run_fiche(annee, code, data, out, executor=executor,
+                                                   dataset=dataset))
+            for code in codes]
+    _finish_batch(run_jobs(jobs, f"Fiches {annee}", workers), out, "fiches")
+
+
+@app.command()
+def index(out: OutOption = OUTPUTS_DIR) -> None:
+    """Réécrit OUT/index.html, la page d'entrée des bilans et des fiches."""
+    from .index import write_index
+
+    print(write_index(out))
 
 
 @app.command()

@@ -7,3 +7,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = PROJECT_ROOT / "data"
 OUTPUTS_DIR = PROJECT_ROOT / "outputs"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+
+#: Sub-folder of a year's output folder holding the commune sheets.
+FICHES_DIR = "fiches"

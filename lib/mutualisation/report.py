@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -25,15 +26,19 @@ import nbformat
 
 from .loading import DataError, Problem, check_year, load_dataset
 from .model import Dataset
-from .paths import NOTEBOOKS_DIR
+from .paths import FICHES_DIR, NOTEBOOKS_DIR
 
 #: The notebook of the yearly bilan.
 BILAN_NOTEBOOK = NOTEBOOKS_DIR / "bilan.ipynb"
+#: The notebook of one commune's sheet.
+FICHE_NOTEBOOK = NOTEBOOKS_DIR / "fiche_commune.ipynb"
 #: Packages whose versions the manifest records.
 MANIFEST_PACKAGES = ("mutualisation", "polars", "altair", "vl-convert-python", "papermill",
                      "nbconvert", "great-tables", "babel", "fastexcel", "xlsxwriter",
                      "playwright")
 KERNEL_NAME = "python3"
+#: The kernel's own start-up warnings (unencrypted local TCP) are noise for report runs.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 
 class ReportError(Exception):
@@ -67,7 +72,8 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def manifest(dataset: Dataset, data: str, parameters: dict[str, Any]) -> dict[str, Any]:
+def manifest(dataset: Dataset, data: str, parameters: dict[str, Any],
+             notebook: Path | None = None) -> dict[str, Any]:
     """What made a report: input files and their SHA-256, parameters, package versions."""
     inputs = {
         path.name: sha256(path)
@@ -77,8 +83,8 @@ def manifest(dataset: Dataset, data: str, parameters: dict[str, Any]) -> dict[st
     for extra in sorted(folder.glob("*.geojson")):
         inputs[extra.name] = sha256(extra)
     return {
-        "notebook": "notebooks/bilan.ipynb",
-        "notebook_sha256": sha256(BILAN_NOTEBOOK),
+        "notebook": f"notebooks/{(notebook or BILAN_NOTEBOOK).name}",
+        "notebook_sha256": sha256(notebook or BILAN_NOTEBOOK),
         "donnees": data,
         "fichiers_entree": dict(sorted(inputs.items())),
         "parametres": parameters,
@@ -106,13 +112,16 @@ def _strip_volatile(nb: nbformat.NotebookNode) -> None:
                 cell_pm.pop(key, None)
 
 
-def _replace_folder(staging: Path, target: Path) -> None:
-    """Put ``staging`` in place of ``target`` with two renames: never half of each."""
+def _replace_folder(staging: Path, target: Path, keep: tuple[str, ...] = ()) -> None:
+    """Put ``staging`` in place of ``target`` with renames only: never half of each."""
     old = target.with_name(f".ancien-{target.name}")
     if old.exists():
         shutil.rmtree(old)
     if target.exists():
         target.rename(old)
+        for name in keep:
+            if (old / name).exists() and not (staging / name).exists():
+                (old / name).rename(staging / name)
     staging.rename(target)
     if old.exists():
         shutil.rmtree(old)
@@ -142,6 +151,7 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any]) -> None:
             progress_bar=False,
             log_output=False,
             cwd=str(output.parent),
+            extra_arguments=KERNEL_ARGUMENTS,
         )
     finally:
         if saved is not None:
@@ -165,20 +175,67 @@ def _failure(err: Exception, kept: Path) -> ReportError:
                        f"Notebook conservé pour diagnostic : {kept}")
 
 
+#: Runs a notebook: (template, executed notebook to write, parameters). ``execute`` by default;
+#: a batch passes the ``execute`` method of a pool of warm kernels.
+Executor = Callable[[Path, Path, dict[str, Any]], None]
+
+
+def _executed(executor: Executor, template: Path, output: Path,
+              parameters: dict[str, Any]) -> nbformat.NotebookNode:
+    """Run ``template`` into ``output`` and return it without papermill's volatile metadata."""
+    executor(template, output, parameters)
+    nb = nbformat.read(output, as_version=4)
+    _strip_volatile(nb)
+    nbformat.write(nb, output)
+    return nb
+
+
+def write_atomically(target: Path, notebook_name: str, build: Callable[[Path], None],
+                     keep: tuple[str, ...] = ()) -> Path:
+    """Let ``build`` fill a staging folder, then put it in place of ``target`` at once.
+
+    On failure the previous ``target`` is untouched and the notebook ``build`` was writing
+    is kept in ``.echec-<name>/`` beside it. Sub-folders named in ``keep`` (written by other
+    commands, like the commune sheets inside a year) move from the old folder to the new.
+    """
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale(parent, f".en-cours-{target.name}-")
+    staging = parent / f".en-cours-{target.name}-{os.getpid()}-{threading.get_ident()}"
+    failed = parent / f".echec-{target.name}"
+    staging.mkdir()
+    notebook = staging / notebook_name
+    try:
+        build(staging)
+    except Exception as err:
+        shutil.rmtree(failed, ignore_errors=True)
+        if notebook.exists():
+            failed.mkdir()
+            shutil.copy2(notebook, failed / notebook_name)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _failure(err, failed / notebook_name) from err
+    _replace_folder(staging, target, keep)
+    shutil.rmtree(failed, ignore_errors=True)
+    return target
+
+
 def run_report(year: int | None, data: Path, out: Path,
                thresholds: tuple[int, ...] | list[int] = (1, 2, 5),
-               log: Callable[[str], None] = lambda _: None, *, pdf: bool = True) -> Path:
+               log: Callable[[str], None] = lambda _: None, *, pdf: bool = True,
+               executor: Executor | None = None, dataset: Dataset | None = None) -> Path:
     """Write ``out/<year>/`` for ``year`` (None: the last year of the data); return it.
 
     ``pdf=False`` leaves ``bilan.pdf`` out (for tests of other things): otherwise a missing
     Chromium is an error raised before anything is run, never a report without its PDF.
+    A batch passes its ``executor`` (warm kernels) and the ``dataset`` it already loaded.
     """
     from . import html  # nbconvert's import cost only when a report is really written
     from .bilan import Bilan, load_outlines, portable_data_path
     from .exports import chromium_missing_message, find_chromium, write_pdf, write_workbook
     from .narrative import title
 
-    dataset = load_dataset(data)
+    if dataset is None:
+        dataset = load_dataset(data)
     if year is None:
         year = dataset.last_year
     year, thresholds = validate_parameters(year, thresholds)
@@ -186,45 +243,61 @@ def run_report(year: int | None, data: Path, out: Path,
     if pdf and find_chromium() is None:
         raise ReportError(chromium_missing_message())
 
-    out.mkdir(parents=True, exist_ok=True)
     data_param = portable_data_path(data)
     parameters = {"annee": year, "donnees": data_param, "seuils": list(thresholds)}
-    staging = out / f".en-cours-{year}-{os.getpid()}"
-    failed = out / f".echec-{year}"
-    _clean_stale(out, f".en-cours-{year}-")
-    staging.mkdir()
-    notebook = staging / "bilan.ipynb"
-    log(f"Bilan {year} : exécution du notebook ({data_param})…")
-    try:
-        execute(BILAN_NOTEBOOK, notebook, parameters)
-        nb = nbformat.read(notebook, as_version=4)
-        _strip_volatile(nb)
-        nbformat.write(nb, notebook)
 
+    def build(staging: Path) -> None:
+        log(f"Bilan {year} : exécution du notebook ({data_param})…")
+        nb = _executed(executor or execute, BILAN_NOTEBOOK, staging / "bilan.ipynb", parameters)
         log(f"Bilan {year} : page HTML, indicateurs, tables et figures…")
         bilan = Bilan(dataset, year, thresholds, load_outlines(data))
         page = staging / "bilan.html"
         page.write_text(html.export_html(nb, title(bilan)), encoding="utf-8")
         write_json(staging / "indicators.json", bilan.indicators)
-        write_json(staging / "manifest.json", manifest(dataset, data_param, parameters))
+        write_json(staging / "manifest.json",
+                   manifest(dataset, data_param, parameters, BILAN_NOTEBOOK))
         write_outputs(bilan, staging)
         log(f"Bilan {year} : classeur bilan.xlsx…")
         write_workbook(bilan, staging / "bilan.xlsx", title(bilan))
         if pdf:
             log(f"Bilan {year} : impression de bilan.pdf (Chromium)…")
             write_pdf(bilan, page, staging / "bilan.pdf", title(bilan))
-    except Exception as err:
-        shutil.rmtree(failed, ignore_errors=True)
-        if notebook.exists():
-            failed.mkdir()
-            shutil.copy2(notebook, failed / "bilan.ipynb")
-        shutil.rmtree(staging, ignore_errors=True)
-        raise _failure(err, failed / "bilan.ipynb") from err
 
-    target = out / str(year)
-    _replace_folder(staging, target)
-    shutil.rmtree(failed, ignore_errors=True)
+    target = write_atomically(out / str(year), "bilan.ipynb", build, keep=(FICHES_DIR,))
     log(f"Bilan {year} écrit dans {target}")
+    return target
+
+
+def run_fiche(year: int, code_insee: str, data: Path, out: Path, *,
+              executor: Executor | None = None, dataset: Dataset | None = None,
+              log: Callable[[str], None] = lambda _: None) -> Path:
+    """Write the sheet of one commune in ``out/<year>/fiches/<code_insee>/``; return it."""
+    from . import html
+    from .bilan import portable_data_path
+    from .fiche import Fiche
+    from .narrative import fiche_title
+
+    if dataset is None:
+        dataset = load_dataset(data)
+    year, _ = validate_parameters(year, (1,))
+    check_year(dataset, year)
+    fiche = Fiche.from_dataset(dataset, year, code_insee)  # a non-member is a DataError
+    code = fiche.commune["code_insee"]
+    data_param = portable_data_path(data)
+    parameters = {"annee": year, "code_insee": code, "donnees": data_param}
+
+    def build(staging: Path) -> None:
+        nb = _executed(executor or execute, FICHE_NOTEBOOK, staging / "fiche.ipynb",
+                       parameters)
+        (staging / "fiche.html").write_text(html.export_html(nb, fiche_title(fiche)),
+                                            encoding="utf-8")
+        write_json(staging / "indicators.json", fiche.indicators)
+        write_json(staging / "manifest.json",
+                   manifest(dataset, data_param, parameters, FICHE_NOTEBOOK))
+        write_outputs(fiche, staging)
+
+    target = write_atomically(out / str(year) / FICHES_DIR / code, "fiche.ipynb", build)
+    log(f"Fiche {year} de {fiche.commune['nom']} écrite dans {target}")
     return target
 
 
@@ -241,4 +314,5 @@ def write_outputs(bilan: Any, folder: Path) -> None:
         (figures / f"{name}.svg").write_text(to_svg(chart), encoding="utf-8")
 
 
-__all__ = ["DataError", "Problem", "ReportError", "manifest", "run_report", "validate_parameters"]
+__all__ = ["DataError", "Problem", "ReportError", "manifest", "run_fiche", "run_report",
+           "validate_parameters", "write_atomically"]

@@ -1,0 +1,402 @@
+"""The sheet of one commune for one year ("fiche commune"): its figures, tables and charts.
+
+Each mayor gets the sheet of their own commune: the actions it takes part in at
+the reference date D = 31 December of the year, how that number moved since it
+joined, how it compares with the communes of the same size, and the deployed
+actions it could still join. Every figure follows the "Definitions" of
+DESIGN.md, through the public functions of :mod:`mutualisation.indicators`.
+
+Like :class:`~mutualisation.bilan.Bilan`, a :class:`Fiche` is computed once;
+the notebook displays it and a report runner can write the same object's
+:meth:`Fiche.tables` and :attr:`Fiche.figures` to files.
+
+A batch of sheets shares one loaded data set (:meth:`Fiche.from_dataset`) and,
+optionally, the counts of every commune and year (:func:`member_counts`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import indicators as ind
+from .bilan import resolve_data
+from .formatting import fr_date
+from .loading import DataError, Problem, check_year, load_dataset
+from .model import Dataset, reference_date
+
+#: Valid INSEE codes (as in loading.py): five digits, or 2A/2B and three digits (Corsica).
+_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+
+#: Columns of :attr:`Fiche.actions`.
+ACTION_COLUMNS = ["action_id", "libelle", "domaine", "date_deploiement", "depuis"]
+#: Columns of :attr:`Fiche.available`.
+AVAILABLE_COLUMNS = ["action_id", "libelle", "domaine", "date_deploiement", "nb_communes"]
+#: Columns of :attr:`Fiche.timeline`.
+TIMELINE_COLUMNS = ["annee", "nb_actions", "moyenne_communes", "moyenne_strate"]
+
+
+def _mean(values: pl.Expr) -> pl.Expr:
+    """Mean of non-negative integers rounded half up to 2 decimals, in integer arithmetic
+    (as :mod:`mutualisation.indicators` rounds), so it never depends on float noise;
+    null for no value."""
+    total, count = values.sum().cast(pl.Int64), values.count().cast(pl.Int64)
+    scaled = (total * 200 + count) // (2 * count)
+    return pl.when(count > 0).then((scaled / 100).round(2)).otherwise(None).cast(pl.Float64)
+
+
+def member_counts(dataset: Dataset, years: list[int]) -> pl.DataFrame:
+    """Every member commune of every year with its number of actions and size class.
+
+    Columns: annee, code_insee, population, classe (size class of
+    :func:`mutualisation.charts.size_class`), nb_actions; sorted by annee, code_insee.
+    Compute it once and pass it to :meth:`Fiche.from_dataset` to make many sheets.
+    """
+    from .charts import size_class  # Altair's import cost only when sheets are wanted
+
+    frames = [
+        ind.actions_per_commune(dataset, year)
+        .select("code_insee", "population", "nb_actions")
+        .with_columns(pl.lit(year, dtype=pl.Int64).alias("annee"))
+        for year in sorted(set(years))
+    ]
+    schema = {"annee": pl.Int64, "code_insee": pl.String, "population": pl.Int64,
+              "nb_actions": pl.Int64}
+    counts = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    return counts.select(
+        "annee",
+        "code_insee",
+        "population",
+        size_class(pl.col("population")).alias("classe"),
+        pl.col("nb_actions").cast(pl.Int64),
+    ).sort("annee", "code_insee")
+
+
+def normalise_code(code: object) -> str:
+    """An INSEE code as the data holds it: text, upper case; a number gets its leading
+    zeros back (papermill passes ``-p code_insee 59350`` as an integer).
+
+    Raises DataError when the value can't be an INSEE code.
+    """
+    if isinstance(code, int) and not isinstance(code, bool) and 0 <= code <= 99_999:
+        text = f"{code:05d}"
+    elif isinstance(code, str):
+        text = code.strip().upper()
+        text = text.zfill(5) if re.fullmatch(r"\d{4}", text) else text
+    else:
+        text = str(code)
+    if not _INSEE.match(text):
+        raise DataError([Problem(
+            "paramètres",
+            f"code INSEE « {code} » invalide : 5 caractères, chiffres (59350) ou 2A/2B "
+            "suivis de 3 chiffres (2A004)",
+        )])
+    return text
+
+
+@dataclass
+class Fiche:
+    """The sheet of one member commune (``code_insee``) for one year of a data set."""
+
+    dataset: Dataset
+    year: int
+    code_insee: str
+    #: Optional :func:`member_counts` of the data set, shared by a batch of sheets.
+    counts: pl.DataFrame | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, data: str | Path, year: int | None = None,
+              code_insee: str | int | None = None) -> Fiche:
+        """Load and validate ``data`` and prepare the sheet.
+
+        ``year`` None: the last year of the data. ``code_insee`` None: the first
+        member commune of the year in code order (convenient in JupyterLab).
+        Raises DataError for bad data, a year outside the data, or a code that is
+        not a member commune at 31 December of the year.
+        """
+        dataset = load_dataset(resolve_data(data))
+        return cls.from_dataset(dataset, year, code_insee)
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset, year: int | None = None,
+                     code_insee: str | int | None = None,
+                     counts: pl.DataFrame | None = None) -> Fiche:
+        """The sheet from an already loaded data set (see :meth:`build`).
+
+        ``counts``: optional :func:`member_counts` of ``dataset`` covering the
+        years of the sheet, computed once for a batch of sheets.
+        """
+        year = dataset.last_year if year is None else year
+        if isinstance(year, bool) or not isinstance(year, int):
+            raise DataError([Problem("paramètres", f"année « {year} » invalide : un nombre "
+                                     "entier est attendu (2019)")])
+        check_year(dataset, year)
+        if code_insee is None:
+            members = ind.member_communes(dataset, year)
+            if members.is_empty():
+                raise DataError([Problem(_communes_file(dataset), "aucune commune membre au "
+                                         f"{fr_date(reference_date(year))}")])
+            code = members["code_insee"][0]
+        else:
+            code = normalise_code(code_insee)
+        check_member(dataset, year, code)
+        return cls(dataset, year, code, counts)
+
+    # ------------------------------------------------------------------ the commune
+
+    @cached_property
+    def commune(self) -> dict[str, Any]:
+        """The commune's row: code_insee, nom, population, date_adhesion, date_sortie."""
+        return (
+            self.dataset.communes.filter(pl.col("code_insee") == self.code_insee)
+            .select("code_insee", "nom", "population", "date_adhesion", "date_sortie")
+            .row(0, named=True)
+        )
+
+    @property
+    def name(self) -> str:
+        return self.commune["nom"]
+
+    @cached_property
+    def reference(self) -> Any:
+        """The reference date D (31 December of the year)."""
+        return reference_date(self.year)
+
+    @cached_property
+    def years(self) -> list[int]:
+        """From the later of its adhesion year and the data's first year, to the year."""
+        start = max(self.commune["date_adhesion"].year, self.dataset.first_year)
+        return list(range(start, self.year + 1))
+
+    @cached_property
+    def status(self) -> pl.DataFrame:
+        """:func:`~mutualisation.indicators.actions_status` of the year (every inscribed action)."""
+        return ind.actions_status(self.dataset, self.year)
+
+    @cached_property
+    def _counts(self) -> pl.DataFrame:
+        """:func:`member_counts` for the years of the sheet (shared ones when given)."""
+        if self.counts is not None and set(self.years) <= set(self.counts["annee"].to_list()):
+            return self.counts.filter(pl.col("annee").is_in(self.years))
+        return member_counts(self.dataset, self.years)
+
+    @cached_property
+    def size_class(self) -> str:
+        """The commune's size class (population at the time of the data)."""
+        return self._counts.filter(
+            (pl.col("annee") == self.year) & (pl.col("code_insee") == self.code_insee)
+        )["classe"][0]
+
+    @property
+    def known_size(self) -> bool:
+        """False when the commune has no population (no comparison by size then)."""
+        return self.commune["population"] is not None
+
+    # ------------------------------------------------------------------ figures
+
+    @cached_property
+    def actions(self) -> pl.DataFrame:
+        """The deployed actions it takes part in at D: action_id, libelle, domaine,
+        date_deploiement, depuis (start of its current active participation);
+        sorted by depuis, then action_id."""
+        d = pl.lit(self.reference)
+        active = (
+            self.dataset.participations.filter(
+                (pl.col("code_insee") == self.code_insee)
+                & (pl.col("date_debut") <= d)
+                & (pl.col("date_fin").is_null() | (pl.col("date_fin") > d))
+            )
+            .group_by("action_id")
+            .agg(pl.col("date_debut").min().alias("depuis"))
+        )
+        deployed = self.status.filter(pl.col("deployee")).select(ACTION_COLUMNS[:-1])
+        return deployed.join(active, on="action_id").select(ACTION_COLUMNS).sort(
+            "depuis", "action_id"
+        )
+
+    @cached_property
+    def pending(self) -> pl.DataFrame:
+        """Inscribed actions not deployed yet in which it already takes part at D
+        (not counted in its number of actions): action_id, libelle, domaine."""
+        d = pl.lit(self.reference)
+        active = self.dataset.participations.filter(
+            (pl.col("code_insee") == self.code_insee)
+            & (pl.col("date_debut") <= d)
+            & (pl.col("date_fin").is_null() | (pl.col("date_fin") > d))
+        ).select("action_id")
+        return (
+            self.status.filter(~pl.col("deployee"))
+            .join(active.unique(), on="action_id", how="semi")
+            .select("action_id", "libelle", "domaine")
+            .sort("action_id")
+        )
+
+    @cached_property
+    def available(self) -> pl.DataFrame:
+        """Deployed actions at D it does not take part in (the offer it can still join):
+        action_id, libelle, domaine, date_deploiement, nb_communes (member communes
+        taking part); sorted by nb_communes descending, then libelle, action_id."""
+        return (
+            self.status.filter(pl.col("deployee"))
+            .join(self.actions.select("action_id"), on="action_id", how="anti")
+            .select(AVAILABLE_COLUMNS)
+            .sort(["nb_communes", "libelle", "action_id"], descending=[True, False, False])
+        )
+
+    @cached_property
+    def timeline(self) -> pl.DataFrame:
+        """One row per year of :attr:`years`: annee, nb_actions (its number of actions
+        at D of that year), moyenne_communes (mean over all member communes),
+        moyenne_strate (mean over the member communes of its size class; null when
+        its population is unknown). Means rounded half up to 2 decimals."""
+        counts = self._counts
+        own = counts.filter(pl.col("code_insee") == self.code_insee).select(
+            "annee", "nb_actions"
+        )
+        everyone = counts.group_by("annee").agg(_mean(pl.col("nb_actions")).alias(
+            "moyenne_communes"))
+        same = (
+            counts.filter(pl.col("classe") == self.size_class)
+            .group_by("annee")
+            .agg(_mean(pl.col("nb_actions")).alias("moyenne_strate"))
+        )
+        timeline = own.join(everyone, on="annee", how="left").join(same, on="annee", how="left")
+        if not self.known_size:
+            timeline = timeline.with_columns(pl.lit(None, dtype=pl.Float64).alias(
+                "moyenne_strate"))
+        return timeline.select(TIMELINE_COLUMNS).sort("annee")
+
+    @cached_property
+    def strate(self) -> pl.DataFrame:
+        """The member communes of its size class at D: code_insee, nom, population,
+        nb_actions, rang (1 = most actions, ties share the best rank); sorted by rang,
+        then code_insee. Empty when its population is unknown."""
+        if not self.known_size:
+            return pl.DataFrame(schema={"code_insee": pl.String, "nom": pl.String,
+                                        "population": pl.Int64, "nb_actions": pl.Int64,
+                                        "rang": pl.Int64})
+        year = self._counts.filter(
+            (pl.col("annee") == self.year) & (pl.col("classe") == self.size_class)
+        )
+        names = self.dataset.communes.select("code_insee", "nom")
+        return (
+            year.join(names, on="code_insee")
+            .select(
+                "code_insee",
+                "nom",
+                "population",
+                "nb_actions",
+                pl.col("nb_actions").rank("min", descending=True).cast(pl.Int64).alias("rang"),
+            )
+            .sort("rang", "code_insee")
+        )
+
+    @cached_property
+    def peers(self) -> dict[str, Any]:
+        """Comparison with the member communes of its size class at D.
+
+        Keys: classe, communes (how many, itself included), moyenne (2 decimals),
+        minimum, maximum, rang (1 = most actions; ties share the best rank),
+        ex_aequo (other communes of the class with the same number). When its
+        population is unknown, classe is "population inconnue" and the rest None.
+        """
+        if not self.known_size:
+            keys = ("communes", "moyenne", "minimum", "maximum", "rang", "ex_aequo")
+            return {"classe": self.size_class, **dict.fromkeys(keys)}
+        strate = self.strate
+        own = strate.filter(pl.col("code_insee") == self.code_insee).row(0, named=True)
+        summary = strate.select(
+            pl.len().cast(pl.Int64).alias("communes"),
+            _mean(pl.col("nb_actions")).alias("moyenne"),
+            pl.col("nb_actions").min().cast(pl.Int64).alias("minimum"),
+            pl.col("nb_actions").max().cast(pl.Int64).alias("maximum"),
+            ((pl.col("nb_actions") == own["nb_actions"]).sum().cast(pl.Int64) - 1)
+            .alias("ex_aequo"),
+        ).row(0, named=True)
+        return {"classe": self.size_class, **summary, "rang": own["rang"]}
+
+    @cached_property
+    def indicators(self) -> dict[str, Any]:
+        """The key figures of the sheet, plain Python values ready for ``json.dumps``."""
+        last = self.timeline.filter(pl.col("annee") == self.year).row(0, named=True)
+        peers = self.peers
+        return {
+            "annee": self.year,
+            "date_reference": self.reference.isoformat(),
+            "code_insee": self.code_insee,
+            "nom": self.name,
+            "nb_actions": last["nb_actions"],
+            "actions": sorted(self.actions["action_id"].to_list()),
+            "actions_disponibles": sorted(self.available["action_id"].to_list()),
+            "actions_deployees": int(self.status["deployee"].sum()),
+            "strate": peers["classe"],
+            "communes_dans_la_strate": peers["communes"],
+            "rang_dans_la_strate": peers["rang"],
+            "moyenne_communes": last["moyenne_communes"],
+            "moyenne_strate": last["moyenne_strate"],
+            "donnees_illustratives": self.dataset.illustrative,
+        }
+
+    # ------------------------------------------------------------------ files
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """The tables of the sheet, by file stem, ready for CSV."""
+        return {
+            "actions": self.actions,
+            "actions_disponibles": self.available,
+            "comparaison": pl.DataFrame([self.peers]),
+            "parcours": self.timeline,
+        }
+
+    @cached_property
+    def figures(self) -> dict[str, Any]:
+        """The charts of the sheet, by file stem."""
+        from . import charts  # Altair's import cost only when charts are wanted
+
+        # Every domain of the data: a domain keeps its colour on both action charts.
+        domains = self.dataset.actions["domaine"].fill_null(ind.NO_DOMAIN).unique().to_list()
+        figures = {
+            "actions": charts.commune_actions_timeline(self.actions, self.reference, domains),
+            "actions_disponibles": charts.available_actions(
+                self.available,
+                "La commune participe déjà à toutes les actions déployées"
+                if self.indicators["actions_deployees"] else "Aucune action déployée",
+                domains,
+            ),
+            "comparaison": charts.peer_distribution(self.strate, self.code_insee, self.name,
+                                                    self.size_class),
+            "parcours": charts.commune_timeline(self.timeline, self.name, self.size_class),
+        }
+        return dict(sorted(figures.items()))
+
+
+def _communes_file(dataset: Dataset) -> str:
+    source = dataset.sources.get("communes")
+    return source.name if source is not None else "communes"
+
+
+def check_member(dataset: Dataset, year: int, code: str) -> None:
+    """Raise DataError when ``code`` is not a commune of the data or not a member at D."""
+    where = _communes_file(dataset)
+    found = dataset.communes.filter(pl.col("code_insee") == code)
+    if found.is_empty():
+        raise DataError([Problem(where, f"la commune {code} n'est pas dans les données "
+                                 "(code INSEE inconnu)")])
+    row = found.row(0, named=True)
+    d = reference_date(year)
+    label = f"la commune {code} ({row['nom']}) n'est pas membre au {fr_date(d)}"
+    if row["date_adhesion"] > d:
+        raise DataError([Problem(where, f"{label} : elle adhère le "
+                                 f"{fr_date(row['date_adhesion'])}")])
+    if row["date_sortie"] is not None and row["date_sortie"] <= d:
+        raise DataError([Problem(where, f"{label} : elle a quitté l'intercommunalité le "
+                                 f"{fr_date(row['date_sortie'])}")])
+
+
+__all__ = ["ACTION_COLUMNS", "AVAILABLE_COLUMNS", "TIMELINE_COLUMNS", "Fiche", "check_member",
+           "member_counts", "normalise_code"]

@@ -1,0 +1,105 @@
+"""End-to-end: every year and every commune sheet in one command, and the index page."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from mutualisation.report import run_fiche, run_report
+from tests.browser import open_offline
+from tests.conftest import write_folder
+from tests.test_report import cli, digest
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory) -> tuple[Path, Path, object]:
+    """Every year of the small data set, then three sheets of 2017 of which one fails."""
+    base = tmp_path_factory.mktemp("batch")
+    data = write_folder(base / "data")
+    out = base / "out"
+    years = cli("report", "--all-years", "--data", str(data), "--out", str(out))
+    assert years.returncode == 0, years.stderr
+    sheets = cli("fiches", "--year", "2017", "--data", str(data), "--out", str(out),
+                 "--communes", "59001,59999", "--communes", "59003")
+    return data, out, sheets
+
+
+def _figures(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_all_years_are_written(batch) -> None:
+    _, out, _ = batch
+    # The small data set runs from the first inscription (2015) to its last event (2017).
+    assert sorted(p.name for p in out.iterdir() if p.name.isdigit()) == ["2015", "2016", "2017"]
+    for year in (2015, 2016, 2017):
+        assert _figures(out / str(year) / "indicators.json")["annee"] == year
+        assert (out / str(year) / "bilan.pdf").is_file()
+    assert not list(out.glob(".*"))  # no staging or failure folder left
+
+
+def test_sheet_figures_match_hand_worked_values(batch) -> None:
+    _, out, _ = batch
+    # 31/12/2017: 59001 takes part in CAM (since 2015-09-01) and RGPD (since 2016-03-01);
+    # 59003 joined on 2017-01-01 and takes part in RGPD only, so CAM is still open to it.
+    alpha = _figures(out / "2017" / "fiches" / "59001" / "indicators.json")
+    assert (alpha["nom"], alpha["nb_actions"], alpha["actions"]) == ("Alpha", 2, ["CAM", "RGPD"])
+    assert alpha["actions_disponibles"] == []
+    gamma = _figures(out / "2017" / "fiches" / "59003" / "indicators.json")
+    assert (gamma["nb_actions"], gamma["actions"]) == (1, ["RGPD"])
+    assert gamma["actions_disponibles"] == ["CAM"]
+
+
+def test_one_failing_commune_does_not_stop_the_others(batch) -> None:
+    _, out, sheets = batch
+    assert sheets.returncode == 1
+    assert "59999" in sheets.stderr and "échec" in sheets.stderr
+    assert "Traceback" not in sheets.stderr
+    assert "2 fiches sur 3 écrits" in sheets.stderr
+    assert sorted(p.name for p in (out / "2017" / "fiches").iterdir()) == ["59001", "59003"]
+
+
+def test_batch_outputs_equal_single_runs(batch, tmp_path: Path) -> None:
+    data, out, _ = batch
+    single = tmp_path / "single"
+    run_report(2016, data, single)
+    run_fiche(2017, "59003", data, single)
+    assert digest(single / "2016", skip=("fiches",)) == digest(out / "2016")
+    assert digest(single / "2017" / "fiches" / "59003") == digest(
+        out / "2017" / "fiches" / "59003")
+
+
+def test_rewriting_a_bilan_keeps_the_sheets_of_its_year(batch) -> None:
+    data, out, _ = batch
+    before = digest(out / "2017" / "fiches")
+    result = cli("report", "--year", "2017", "--data", str(data), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert digest(out / "2017" / "fiches") == before
+
+
+def test_index_links_everything(batch) -> None:
+    _, out, _ = batch
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in page
+    links = re.findall(r'href="([^"]+)"', page)
+    assert "2017/fiches/59001/fiche.html" in links
+    assert {"2015/bilan.html", "2016/bilan.pdf", "2017/bilan.xlsx"} <= set(links)
+    for link in links:
+        assert (out / link).is_file(), link
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+
+
+def test_index_search_box_filters_offline(batch) -> None:
+    _, out, _ = batch
+    with open_offline(out / "index.html") as view:
+        page = view.page
+        assert page.locator("li[data-nom]:visible").count() == 2
+        page.fill("#recherche", "gamma")
+        assert page.locator("li[data-nom]:visible").all_inner_texts()[0].startswith("Gamma")
+        assert page.locator("li[data-nom]:visible").count() == 1
+        page.fill("#recherche", "zzz")
+        assert page.locator("#aucun").is_visible()
+        assert view.blocked_requests == [] and view.console_errors == []
