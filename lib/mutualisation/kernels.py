@@ -51,7 +51,8 @@ from jupyter_client import KernelManager
 log = logging.getLogger(__name__)
 
 KERNEL_NAME = "python3"
-#: Modules imported by every kernel at warm-up: what the project's notebooks import.
+#: Modules imported by every kernel at warm-up: what the project's notebooks import. A module
+#: that cannot be imported is skipped (a notebook importing it fails as it would cold).
 DEFAULT_IMPORTS: tuple[str, ...] = (
     "polars",
     "altair",
@@ -60,6 +61,7 @@ DEFAULT_IMPORTS: tuple[str, ...] = (
     "IPython.display",
     "mutualisation.bilan",
     "mutualisation.charts",
+    "mutualisation.fiche",
     "mutualisation.narrative",
     "mutualisation.notebook",
 )
@@ -293,7 +295,11 @@ class KernelPool:
             self._all[kernel.number] = kernel
             self.started_kernels += 1
         try:
-            code = "".join(f"import {name}\n" for name in self.imports)
+            code = (f"for _name in {self.imports!r}:\n"
+                    "    try:\n"
+                    "        __import__(_name)\n"
+                    "    except ImportError:\n"
+                    "        pass\n")
             code += self.warm_up or ""
             code += '__import__("mutualisation.kernels", fromlist=["_"])._kernel_snapshot()\n'
             self._run_silently(kernel, code, self.startup_timeout)
