@@ -51,6 +51,8 @@ def test_sheet_figures_match_hand_worked_values(batch) -> None:
     gamma = _figures(out / "2017" / "fiches" / "59003" / "indicators.json")
     assert (gamma["nb_actions"], gamma["actions"]) == (1, ["RGPD"])
     assert gamma["actions_disponibles"] == ["CAM"]
+    figures = sorted(p.stem for p in (out / "2017" / "fiches" / "59003" / "figures").iterdir())
+    assert figures == ["actions", "actions_disponibles", "comparaison", "parcours"]
 
 
 def test_one_failing_commune_does_not_stop_the_others(batch) -> None:

@@ -208,3 +208,16 @@ def test_stored_report_opens_offline_with_every_chart(tmp_path: Path) -> None:
     drawn = assert_offline_page(OUTPUTS_DIR / "2019" / "bilan.html", min_images=charts,
                                 screenshot_dir=tmp_path)
     assert len(drawn) >= charts >= 8
+
+
+def test_every_figure_of_the_bilan_is_written(small_report) -> None:
+    """The figure files are the notebook's drawings: one per chart of the bilan, same bytes."""
+    from mutualisation.bilan import Bilan
+    from mutualisation.charts import to_svg
+
+    data, out = small_report
+    bilan = Bilan.build(data, 2016)
+    written = {p.stem: p.read_text(encoding="utf-8")
+               for p in (out / "2016" / "figures").glob("*.svg")}
+    assert set(written) == set(bilan.figures)
+    assert written["actions_par_annee"] == to_svg(bilan.figures["actions_par_annee"])

@@ -147,4 +147,4 @@ class Bilan:
         }
         if self.outlines is not None:
             figures["carte"] = charts.commune_map(self.outlines, self.communes)
-        return dict(sorted(figures.items()))
+        return {name: charts.named(chart, name) for name, chart in sorted(figures.items())}

@@ -214,9 +214,29 @@ def spec_to_svg(spec: dict[str, Any]) -> str:
     return _stable_ids(svg)
 
 
-def _static_renderer(spec: dict[str, Any], **metadata: Any) -> dict[str, str]:
-    """Altair renderer: the ``image/svg+xml`` output of :func:`spec_to_svg`."""
-    return {"image/svg+xml": spec_to_svg(spec)}
+#: Key of a chart's ``usermeta`` (and of its notebook output's metadata) naming its figure file.
+FIGURE_KEY = "fichier"
+
+
+def named(chart: ChartLike, name: str) -> ChartLike:
+    """``chart`` tagged with the file stem of its figure (ignored by Vega-Lite when drawing)."""
+    return chart.properties(usermeta={FIGURE_KEY: name})
+
+
+def _static_renderer(
+    spec: dict[str, Any], **metadata: Any
+) -> dict[str, str] | tuple[dict[str, str], dict[str, Any]]:
+    """Altair renderer: the ``image/svg+xml`` output of :func:`spec_to_svg`.
+
+    A named chart (see :func:`named`) carries its name in the output's metadata, so the
+    report runner takes the figure files from the executed notebook instead of drawing
+    every chart a second time.
+    """
+    bundle = {"image/svg+xml": spec_to_svg(spec)}
+    name = (spec.get("usermeta") or {}).get(FIGURE_KEY)
+    if name is None:
+        return bundle
+    return bundle, {"image/svg+xml": {FIGURE_KEY: name}}
 
 
 alt.renderers.register(STATIC_RENDERER, _static_renderer)

@@ -372,7 +372,7 @@ class Fiche:
                                                     self.size_class),
             "parcours": charts.commune_timeline(self.timeline, self.name, self.size_class),
         }
-        return dict(sorted(figures.items()))
+        return {name: charts.named(chart, name) for name, chart in sorted(figures.items())}
 
 
 def _communes_file(dataset: Dataset) -> str:

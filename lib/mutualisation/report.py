@@ -256,7 +256,7 @@ def run_report(year: int | None, data: Path, out: Path,
         write_json(staging / "indicators.json", bilan.indicators)
         write_json(staging / "manifest.json",
                    manifest(dataset, data_param, parameters, BILAN_NOTEBOOK))
-        write_outputs(bilan, staging)
+        write_outputs(bilan, staging, nb)
         log(f"Bilan {year} : classeur bilan.xlsx…")
         write_workbook(bilan, staging / "bilan.xlsx", title(bilan))
         if pdf:
@@ -294,24 +294,40 @@ def run_fiche(year: int, code_insee: str, data: Path, out: Path, *,
         write_json(staging / "indicators.json", fiche.indicators)
         write_json(staging / "manifest.json",
                    manifest(dataset, data_param, parameters, FICHE_NOTEBOOK))
-        write_outputs(fiche, staging)
+        write_outputs(fiche, staging, nb)
 
     target = write_atomically(out / str(year) / FICHES_DIR / code, "fiche.ipynb", build)
     log(f"Fiche {year} de {fiche.commune['nom']} écrite dans {target}")
     return target
 
 
-def write_outputs(bilan: Any, folder: Path) -> None:
-    """The report's tables (CSV) and figures (SVG), in sorted, stable form."""
-    from .charts import to_svg
+def notebook_figures(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """The SVG of every named chart displayed by an executed notebook, by figure name."""
+    from .charts import FIGURE_KEY
 
+    found = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            svg = output.get("data", {}).get("image/svg+xml")
+            name = output.get("metadata", {}).get("image/svg+xml", {}).get(FIGURE_KEY)
+            if svg is not None and name is not None:
+                found[name] = svg if isinstance(svg, str) else "".join(svg)
+    return found
+
+
+def write_outputs(content: Any, folder: Path, nb: nbformat.NotebookNode) -> None:
+    """The tables (CSV) and figures (SVG) of a bilan or a sheet, in sorted, stable form.
+
+    Figures are the charts the executed notebook drew (named by ``charts.named``): drawn
+    once, in the kernel, and without importing Altair in this process.
+    """
     tables, figures = folder / "tables", folder / "figures"
     tables.mkdir()
     figures.mkdir()
-    for name, frame in sorted(bilan.tables().items()):
+    for name, frame in sorted(content.tables().items()):
         frame.write_csv(tables / f"{name}.csv", date_format="%Y-%m-%d")
-    for name, chart in sorted(bilan.figures.items()):
-        (figures / f"{name}.svg").write_text(to_svg(chart), encoding="utf-8")
+    for name, svg in sorted(notebook_figures(nb).items()):
+        (figures / f"{name}.svg").write_text(svg, encoding="utf-8")
 
 
 __all__ = ["DataError", "Problem", "ReportError", "manifest", "run_fiche", "run_report",
