@@ -30,6 +30,7 @@ import polars as pl
 
 from .formatting import MINUS, plural
 from .model import reference_date
+from .narrative import key_figure_rows
 
 __all__ = [
     "CHROMIUM_CANDIDATES",
@@ -41,7 +42,6 @@ __all__ = [
     "column_label",
     "find_chromium",
     "fix_pdf_dates",
-    "key_figure_rows",
     "write_pdf",
     "write_workbook",
 ]
@@ -128,35 +128,6 @@ def _fixed_time(bilan: Any) -> dt.datetime:
     """The date written into the files' metadata: the bilan's reference date, midnight UTC."""
     day = reference_date(bilan.year)
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
-
-def key_figure_rows(bilan: Any) -> list[tuple[str, float, float | None, str]]:
-    """The key figures as (label, year, year before or None, kind "n" or "%").
-
-    The same rows and labels as the table « Chiffres clés » of the page
-    (:func:`mutualisation.narrative.key_figures`), as numbers.
-    """
-    ind, prev = bilan.indicators, bilan.previous
-    rows: list[tuple[str, float, float | None, str]] = []
-
-    def add(label: str, key: str, sub: str | None = None, kind: str = "n") -> None:
-        now = ind[key] if sub is None else ind[key][sub]
-        before = None if prev is None else (prev[key] if sub is None else prev[key][sub])
-        if isinstance(now, list):
-            now, before = len(now), None if before is None else len(before)
-        rows.append((label, now, before, kind))
-
-    add("Communes membres", "communes_membres")
-    add("Actions inscrites", "actions_inscrites")
-    add("Actions déployées", "actions_deployees")
-    add(f"Actions déployées en {bilan.year}", "actions_deployees_annee")
-    add("Participations actives", "participations_actives")
-    for k in bilan.thresholds:
-        add(f"Communes dans au moins {plural(k, 'action', 'actions')}",
-            "communes_participantes", str(k))
-        add(f"Part des communes dans au moins {plural(k, 'action', 'actions')}",
-            "part_communes_participantes", str(k), "%")
-    return rows
 
 
 def _column_format(name: str, dtype: pl.DataType) -> str | None:

@@ -95,8 +95,11 @@ def headline(bilan: Bilan) -> str:
     return f"<h2>{head}</h2>" + _p(lead, "chapeau") + _p(lead2, "chapeau")
 
 
-def key_figures(bilan: Bilan) -> pl.DataFrame:
-    """The key figures of the year beside those of the year before, with the change."""
+def key_figure_rows(bilan: Bilan) -> list[tuple[str, float, float | None, str]]:
+    """The key figures as (label, year, year before or None, kind "n" or "%").
+
+    One list for the page's table (:func:`key_figures`) and the workbook's first sheet.
+    """
     ind, prev = bilan.indicators, bilan.previous
     rows: list[tuple[str, float, float | None, str]] = []
 
@@ -117,6 +120,12 @@ def key_figures(bilan: Bilan) -> pl.DataFrame:
             "communes_participantes", str(k))
         add(f"Part des communes dans au moins {plural(k, 'action', 'actions')}",
             "part_communes_participantes", str(k), "%")
+    return rows
+
+
+def key_figures(bilan: Bilan) -> pl.DataFrame:
+    """The key figures of the year beside those of the year before, with the change."""
+    rows = key_figure_rows(bilan)
 
     def show(value: float | None, kind: str) -> str:
         if value is None:
@@ -252,8 +261,8 @@ def methods() -> str:
 
 
 __all__ = ["actions_text", "banner", "changes_text", "communes_text", "data_notes",
-           "first_full_year", "floor_percent", "headline", "key_figures", "methods", "section",
-           "title"]
+           "first_full_year", "floor_percent", "headline", "key_figure_rows", "key_figures",
+           "methods", "section", "title"]
 
 
 # --------------------------------------------------------------------------
