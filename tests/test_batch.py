@@ -60,7 +60,7 @@ def test_one_failing_commune_does_not_stop_the_others(batch) -> None:
     assert sheets.returncode == 1
     assert "59999" in sheets.stderr and "échec" in sheets.stderr
     assert "Traceback" not in sheets.stderr
-    assert "2 fiches sur 3 écrits" in sheets.stderr
+    assert "2 fiches écrites sur 3" in sheets.stderr
     assert sorted(p.name for p in (out / "2017" / "fiches").iterdir()) == ["59001", "59003"]
 
 

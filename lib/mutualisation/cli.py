@@ -62,14 +62,15 @@ WorkersOption = Annotated[int | None, typer.Option(
     "--workers", min=1, help="Noyaux Python en parallèle (défaut : un par cœur).")]
 
 
-def _finish_batch(outcomes: list, out: Path, what: str) -> None:
+def _finish_batch(outcomes: list, out: Path, singular: str, plural_form: str) -> None:
     """Write the index, summarise a batch and exit non-zero when some runs failed."""
+    from .formatting import plural
     from .index import write_index
 
     index = write_index(out)
     failed = [o for o in outcomes if not o.ok]
-    print(f"{len(outcomes) - len(failed)} {what} sur {len(outcomes)} écrits ; index : {index}",
-          file=sys.stderr)
+    done = plural(len(outcomes) - len(failed), singular, plural_form)
+    print(f"{done} sur {len(outcomes)} ; index : {index}", file=sys.stderr)
     if failed:
         fail([f"échec — {o.label} : {o.error}" for o in failed], code=1)
 
@@ -111,7 +112,7 @@ def report(
              lambda executor, y=y: run_report(y, data, out, thresholds, executor=executor,
                                               dataset=dataset))
             for y in dataset.years]
-    _finish_batch(run_jobs(jobs, "Bilans", workers), out, "bilans")
+    _finish_batch(run_jobs(jobs, "Bilans", workers), out, "bilan écrit", "bilans écrits")
 
 
 @app.command()
@@ -150,7 +151,8 @@ def fiches(
              lambda executor, code=code: run_fiche(annee, code, data, out, executor=executor,
                                                    dataset=dataset))
             for code in codes]
-    _finish_batch(run_jobs(jobs, f"Fiches {annee}", workers), out, "fiches")
+    _finish_batch(run_jobs(jobs, f"Fiches {annee}", workers), out, "fiche écrite",
+                  "fiches écrites")
 
 
 @app.command()

@@ -74,8 +74,9 @@ import polars as _pl
 from mutualisation.charts import to_svg as _to_svg
 _to_svg(_alt.Chart(_pl.DataFrame({"x": [1]})).mark_bar().encode(x="x:Q"))
 """
-#: Same history file as nbclient gives the kernels it starts (no SQLite file, no lock).
-KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
+#: Same history file as nbclient gives the kernels it starts (no SQLite file, no lock), and
+#: the same quiet start as cold report runs (no "running over TCP" warning per kernel).
+KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR")
 
 
 class KernelPoolError(RuntimeError):
