@@ -23,7 +23,8 @@ def batch(tmp_path_factory) -> tuple[Path, Path, object]:
     years = cli("report", "--all-years", "--data", str(data), "--out", str(out))
     assert years.returncode == 0, years.stderr
     sheets = cli("fiches", "--year", "2017", "--data", str(data), "--out", str(out),
-                 "--communes", "59001,59999", "--communes", "59003")
+                 "--communes", "59001", "--communes", "59003")
+    assert sheets.returncode == 0, sheets.stderr
     return data, out, sheets
 
 
@@ -55,12 +56,44 @@ def test_sheet_figures_match_hand_worked_values(batch) -> None:
     assert figures == ["actions", "actions_disponibles", "comparaison", "parcours"]
 
 
-def test_one_failing_commune_does_not_stop_the_others(batch) -> None:
+def test_sheet_summary_and_progress(batch) -> None:
     _, out, sheets = batch
-    assert sheets.returncode == 1
-    assert "59999" in sheets.stderr and "échec" in sheets.stderr
-    assert "Traceback" not in sheets.stderr
-    assert "2 fiches écrites sur 3" in sheets.stderr
+    assert "2 fiches écrites sur 2" in sheets.stderr
+    assert "en cours" in sheets.stderr and "échecs : 0" in sheets.stderr  # the progress bar
+    assert sorted(p.name for p in (out / "2017" / "fiches").iterdir()) == ["59001", "59003"]
+
+
+def test_unknown_or_absent_communes_are_refused_before_any_run(batch, tmp_path: Path) -> None:
+    data, _, _ = batch
+    result = cli("fiches", "--year", "2016", "--data", str(data), "--out", str(tmp_path),
+                 "--communes", "59999,59003,59A01")
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert any("59999" in line and "inconnu" in line for line in lines), lines
+    assert any("59003" in line and "n'est pas membre au 31 décembre 2016" in line
+               for line in lines), lines
+    assert any("59A01" in line for line in lines), lines
+    assert "Traceback" not in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_one_failing_run_does_not_stop_the_others(batch, tmp_path: Path) -> None:
+    """A run that fails inside the batch is reported with its label; the others are written."""
+    from mutualisation.batch import run_jobs
+
+    data, _, _ = batch
+    out = tmp_path / "out"
+
+    def broken(executor):
+        raise RuntimeError("panne simulée")
+
+    jobs = [("fiche 59001 Alpha", lambda ex: run_fiche(2017, "59001", data, out, executor=ex)),
+            ("fiche cassée", broken),
+            ("fiche 59003 Gamma", lambda ex: run_fiche(2017, "59003", data, out, executor=ex))]
+    outcomes = run_jobs(jobs, "Fiches", workers=2)
+    assert [o.label for o in outcomes] == [label for label, _ in jobs]
+    assert [o.ok for o in outcomes] == [True, False, True]
+    assert "panne simulée" in outcomes[1].error
     assert sorted(p.name for p in (out / "2017" / "fiches").iterdir()) == ["59001", "59003"]
 
 
@@ -105,3 +138,20 @@ def test_index_search_box_filters_offline(batch) -> None:
         page.fill("#recherche", "zzz")
         assert page.locator("#aucun").is_visible()
         assert view.blocked_requests == [] and view.console_errors == []
+
+
+def test_batch_with_failures_exits_non_zero(tmp_path: Path, capsys) -> None:
+    import typer
+
+    from mutualisation.batch import Outcome
+    from mutualisation.cli import _finish_batch
+
+    outcomes = [Outcome("fiche 59001 Alpha", target=tmp_path / "a"),
+                Outcome("fiche 59003 Gamma", error="panne simulée")]
+    with pytest.raises(typer.Exit) as info:
+        _finish_batch(outcomes, tmp_path, "fiche écrite", "fiches écrites")
+    assert info.value.exit_code == 1
+    err = capsys.readouterr().err
+    assert "1 fiche écrite sur 2" in err
+    assert "1 échec : fiche 59003 Gamma" in err
+    assert (tmp_path / "index.html").is_file()

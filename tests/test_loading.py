@@ -259,6 +259,18 @@ def test_each_rule_names_file_line_column_value(tmp_path: Path, case: str) -> No
     assert (folder / f"{table}.csv").read_text(encoding="utf-8") == before
 
 
+def test_problems_of_every_kind_are_reported_together(tmp_path: Path) -> None:
+    """A bad date does not hide an unknown commune of the same file (one run, all problems)."""
+    participations = _replace(_replace(PARTICIPATIONS, "59001,RGPD,2016-03-01",
+                                       "59001,RGPD,2016-13-45"), "59003,RGPD", "59999,RGPD")
+    lines = _problems(write_folder(tmp_path, participations=participations))
+    assert any("ligne 3" in line and "date illisible" in line for line in lines), lines
+    assert any("ligne 6" in line and "« 59999 »" in line and "absente" in line
+               for line in lines), lines
+    # The row with the unreadable date is not also reported by the later rules.
+    assert sum("ligne 3" in line for line in lines) == 1
+
+
 def test_open_overlap_is_caught(tmp_path: Path) -> None:
     participations = PARTICIPATIONS + "59001,CAM,2019-01-01,2019-06-01\n"
     lines = _problems(write_folder(tmp_path, participations=participations))
@@ -294,7 +306,7 @@ def test_all_problems_of_a_file_are_reported_and_capped(tmp_path: Path) -> None:
     lines = _problems(write_folder(tmp_path, communes=COMMUNES + bad_rows))
     insee = [line for line in lines if "INSEE" in line]
     assert len(insee) == MAX_PROBLEMS_PER_FILE
-    assert lines[-1].startswith("communes.csv : … et 10 autre(s)")
+    assert lines[-1] == "communes.csv : … et 10 autres problèmes non affichés"
     lines_numbers = [int(line.split("ligne ")[1].split(",")[0]) for line in insee]
     assert lines_numbers == sorted(lines_numbers) and lines_numbers[0] == 5
 

@@ -221,3 +221,15 @@ def test_every_figure_of_the_bilan_is_written(small_report) -> None:
                for p in (out / "2016" / "figures").glob("*.svg")}
     assert set(written) == set(bilan.figures)
     assert written["actions_par_annee"] == to_svg(bilan.figures["actions_par_annee"])
+
+
+def test_unwritable_out_is_a_clear_error(small_report, tmp_path: Path) -> None:
+    data, _ = small_report
+    blocker = tmp_path / "un_fichier"
+    blocker.write_text("pas un dossier")
+    for command in (["report", "--year", "2016", "--data", str(data)], ["index"]):
+        result = cli(*command, "--out", str(blocker))
+        assert result.returncode == 2
+        assert result.stderr.startswith(f"--out : écriture impossible dans « {blocker} »")
+        assert "Traceback" not in result.stderr
+    assert blocker.read_text() == "pas un dossier"

@@ -62,6 +62,18 @@ WorkersOption = Annotated[int | None, typer.Option(
     "--workers", min=1, help="Noyaux Python en parallèle (défaut : un par cœur).")]
 
 
+def check_out(out: Path) -> None:
+    """The output folder exists or can be made, and can be written to; else a clear error."""
+    import tempfile
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as err:
+        fail([f"--out : écriture impossible dans « {out} » ({err.strerror or err})"])
+
+
 def _finish_batch(outcomes: list, out: Path, singular: str, plural_form: str) -> None:
     """Write the index, summarise a batch and exit non-zero when some runs failed."""
     from .formatting import plural
@@ -72,7 +84,9 @@ def _finish_batch(outcomes: list, out: Path, singular: str, plural_form: str) ->
     done = plural(len(outcomes) - len(failed), singular, plural_form)
     print(f"{done} sur {len(outcomes)} ; index : {index}", file=sys.stderr)
     if failed:
-        fail([f"échec — {o.label} : {o.error}" for o in failed], code=1)
+        # Each failure was printed with its reason as it happened; name them once more.
+        fail([f"{plural(len(failed), 'échec', 'échecs')} : "
+              + ", ".join(o.label for o in failed)], code=1)
 
 
 @app.command()
@@ -94,6 +108,7 @@ def report(
     thresholds = parse_thresholds(seuils)
     if all_years and year is not None:
         fail(["--year et --all-years s'excluent : choisir l'un ou l'autre"])
+    check_out(out)
     try:
         if not all_years:
             run_report(parse_year(year), data, out, thresholds,
@@ -132,6 +147,7 @@ def fiches(
     from .loading import check_year
     from .report import ReportError, run_fiche, validate_parameters
 
+    check_out(out)
     try:
         dataset = load_dataset(data)
         parsed = parse_year(year)
@@ -144,7 +160,20 @@ def fiches(
     members = member_communes(dataset, annee).select("code_insee", "nom")
     names = dict(members.iter_rows())
     if communes:
-        codes = [c.strip().upper() for item in communes for c in item.split(",") if c.strip()]
+        from .fiche import check_member, normalise_code
+
+        problems = []
+        codes = []
+        for item in communes:
+            for text in filter(None, (c.strip() for c in item.split(","))):
+                try:
+                    code = normalise_code(text)
+                    check_member(dataset, annee, code)
+                    codes.append(code)
+                except DataError as err:
+                    problems += err.lines()
+        if problems:
+            fail(problems)
     else:
         codes = list(names)
     jobs = [(f"fiche {code} {names.get(code, '')}".strip(),
@@ -160,6 +189,7 @@ def index(out: OutOption = OUTPUTS_DIR) -> None:
     """Réécrit OUT/index.html, la page d'entrée des bilans et des fiches."""
     from .index import write_index
 
+    check_out(out)
     print(write_index(out))
 
 

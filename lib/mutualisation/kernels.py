@@ -48,9 +48,11 @@ from typing import Any
 
 from jupyter_client import KernelManager
 
+from .report import KERNEL_ARGUMENTS as REPORT_KERNEL_ARGUMENTS
+from .report import KERNEL_NAME
+
 log = logging.getLogger(__name__)
 
-KERNEL_NAME = "python3"
 #: Modules imported by every kernel at warm-up: what the project's notebooks import. A module
 #: that cannot be imported is skipped (a notebook importing it fails as it would cold).
 DEFAULT_IMPORTS: tuple[str, ...] = (
@@ -75,8 +77,8 @@ from mutualisation.charts import to_svg as _to_svg
 _to_svg(_alt.Chart(_pl.DataFrame({"x": [1]})).mark_bar().encode(x="x:Q"))
 """
 #: Same history file as nbclient gives the kernels it starts (no SQLite file, no lock), and
-#: the same quiet start as cold report runs (no "running over TCP" warning per kernel).
-KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR")
+#: the same arguments as cold report runs.
+KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:", *REPORT_KERNEL_ARGUMENTS)
 
 
 class KernelPoolError(RuntimeError):

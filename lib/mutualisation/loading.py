@@ -26,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
+from .formatting import plural
 from .model import REQUIRED, SCHEMAS, TABLES, Dataset
 
 #: How many problems of one file are listed before the rest are only counted.
@@ -89,7 +90,9 @@ class DataError(Exception):
         for file, count in seen.items():
             if count > MAX_PROBLEMS_PER_FILE:
                 extra = count - MAX_PROBLEMS_PER_FILE
-                out.append(f"{file} : … et {extra} autre(s) problème(s) non affiché(s)")
+                others = plural(extra, "autre problème non affiché",
+                                "autres problèmes non affichés")
+                out.append(f"{file} : … et {others}")
         return out
 
 
@@ -121,19 +124,6 @@ class TableSource:
 
 
 # --------------------------------------------------------------------------- reading
-
-
-def find_table(folder: Path, table: str) -> Path | Problem:
-    """The one file holding ``table`` in ``folder``, or the problem in finding it."""
-    found = sorted(p for fmt in _FORMATS if (p := folder / f"{table}.{fmt}").is_file())
-    if len(found) == 1:
-        return found[0]
-    expected = ", ".join(f"{table}.{fmt}" for fmt in _FORMATS)
-    if not found:
-        return Problem(str(folder), f"table « {table} » introuvable (un fichier parmi {expected})")
-    names = ", ".join(p.name for p in found)
-    return Problem(str(folder), f"table « {table} » en plusieurs exemplaires ({names}) : "
-                   "n'en garder qu'un")
 
 
 def _is_table_file(path: Path) -> bool:
@@ -440,9 +430,14 @@ def _ordered(typed: pl.DataFrame, label: str, start: str, end: str) -> list[Prob
 
 
 def _check_participations(
-    participations: pl.DataFrame, communes: pl.DataFrame, actions: pl.DataFrame, label: str
+    participations: pl.DataFrame, communes: pl.DataFrame, actions: pl.DataFrame, label: str,
+    communes_complete: bool = True, actions_complete: bool = True,
 ) -> list[Problem]:
-    """Rules that relate a participation to its commune, its action and its siblings."""
+    """Rules that relate a participation to its commune, its action and its siblings.
+
+    A reference is only called unknown when the table it points to had no bad key
+    (``*_complete``): otherwise the row at fault is the one already reported there.
+    """
     joined = (
         participations.join(communes.select("code_insee", "date_adhesion"),
                             on="code_insee", how="left")
@@ -453,10 +448,13 @@ def _check_participations(
         )
         .sort(LINE)
     )
-    problems = _problems(joined.filter(~pl.col("known_commune")), label, "code_insee",
-                         "commune absente de la table communes")
-    problems += _problems(joined.filter(~pl.col("known_action")), label, "action_id",
-                          "action absente de la table actions")
+    problems = []
+    if communes_complete:
+        problems += _problems(joined.filter(~pl.col("known_commune")), label, "code_insee",
+                              "commune absente de la table communes")
+    if actions_complete:
+        problems += _problems(joined.filter(~pl.col("known_action")), label, "action_id",
+                              "action absente de la table actions")
 
     def fr(d: date) -> str:
         return d.strftime("%d/%m/%Y")
@@ -496,6 +494,28 @@ def _check_participations(
         .iter_rows()
     ]
     return problems
+
+
+def _cleanly_typed(
+    typed: dict[str, pl.DataFrame],
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Participations, communes and actions restricted to rows whose keys and dates typed.
+
+    A row already reported (bad code, unreadable date, duplicate key) is left out here, so
+    that it does not also produce a misleading "unknown commune" or "overlap" message.
+    """
+    def typed_or_empty(column: str) -> pl.Expr:
+        return pl.col(column).is_not_null() | _clean(f"__raw_{column}").is_null()
+
+    participations = typed["participations"].filter(
+        pl.col("code_insee").str.contains(_INSEE), pl.col("action_id").is_not_null(),
+        pl.col("date_debut").is_not_null(), typed_or_empty("date_fin"),
+    )
+    communes = typed["communes"].filter(pl.col("code_insee").str.contains(_INSEE)).unique(
+        "code_insee", keep="first", maintain_order=True)
+    actions = typed["actions"].filter(pl.col("action_id").is_not_null()).unique(
+        "action_id", keep="first", maintain_order=True)
+    return participations, communes, actions
 
 
 # --------------------------------------------------------------------------- metadata
@@ -597,14 +617,19 @@ def load_dataset(folder: str | Path) -> Dataset:
             problems.append(read)
         else:
             meta = read
+    if all(t in typed for t in TABLES):
+        # The rules across tables run on the rows that typed cleanly, so that a file's
+        # problems are reported together, not one stage per run.
+        participations, communes, actions = _cleanly_typed(typed)
+        problems += _check_participations(
+            participations, communes, actions, raws["participations"].label,
+            communes_complete=communes.height == typed["communes"].height,
+            actions_complete=actions.height == typed["actions"].height,
+        )
     if problems:
         raise DataError(problems)
 
     communes, actions, participations = (typed[t] for t in TABLES)
-    label = raws["participations"].label
-    problems = _check_participations(participations, communes, actions, label)
-    if problems:
-        raise DataError(problems)
 
     first, last = _covered_years(communes, actions, participations)
     frames = {t: typed[t].select(pl.exclude(LINE, r"^__raw_.*$")) for t in TABLES}
@@ -644,4 +669,4 @@ def describe(dataset: Dataset) -> str:
 
 
 __all__ = ["DataError", "Problem", "TableSource", "check_year", "describe", "find_source",
-           "find_table", "load_dataset", "read_table", "MAX_PROBLEMS_PER_FILE", "METADATA_FILE"]
+           "load_dataset", "read_table", "MAX_PROBLEMS_PER_FILE", "METADATA_FILE"]

@@ -141,26 +141,33 @@ def key_figures(bilan: Bilan) -> pl.DataFrame:
             return f"{sign}{fr_decimal(points, 1)} pt"
         return fr_signed_int(int(now - before))
 
-    return pl.DataFrame(
-        {
-            "Indicateur": [r[0] for r in rows],
-            str(bilan.year): [show(r[1], r[3]) for r in rows],
-            str(bilan.year - 1): [show(r[2], r[3]) for r in rows],
-            "Évolution": [change(r[1], r[2], r[3]) for r in rows],
-        }
-    )
+    columns = {
+        "Indicateur": [r[0] for r in rows],
+        str(bilan.year): [show(r[1], r[3]) for r in rows],
+    }
+    if bilan.previous is not None:  # the first year of the data has nothing to compare with
+        columns[str(bilan.year - 1)] = [show(r[2], r[3]) for r in rows]
+        columns["Évolution"] = [change(r[1], r[2], r[3]) for r in rows]
+    return pl.DataFrame(columns)
 
 
 def actions_text(bilan: Bilan) -> str:
     """What was deployed, what is waiting."""
     ind = bilan.indicators
     waiting = _labels(bilan.actions, ~pl.col("deployee"))
-    text = _p(
-        f"Depuis {bilan.dataset.first_year}, le nombre d’actions inscrites est passé de "
-        f"{fr_int(bilan.series['actions_inscrites'][0])} à {fr_int(ind['actions_inscrites'])}, "
-        f"et celui des actions déployées de {fr_int(bilan.series['actions_deployees'][0])} "
-        f"à {fr_int(ind['actions_deployees'])}."
-    )
+    if bilan.year > bilan.dataset.first_year:
+        text = _p(
+            f"Depuis {bilan.dataset.first_year}, le nombre d’actions inscrites est passé de "
+            f"{fr_int(bilan.series['actions_inscrites'][0])} à "
+            f"{fr_int(ind['actions_inscrites'])}, et celui des actions déployées de "
+            f"{fr_int(bilan.series['actions_deployees'][0])} à "
+            f"{fr_int(ind['actions_deployees'])}."
+        )
+    else:
+        text = _p(f"Première année du schéma : "
+                  f"{plural(ind['actions_inscrites'], 'action inscrite', 'actions inscrites')}, "
+                  f"dont {fr_int(ind['actions_deployees'])} déployée"
+                  f"{'s' if ind['actions_deployees'] > 1 else ''}.")
     if waiting:
         text += _p(f"{plural(len(waiting), 'action inscrite n’est', 'actions inscrites ne sont')} "
                    f"pas encore {'déployée' if len(waiting) == 1 else 'déployées'} : "
@@ -196,10 +203,17 @@ def changes_text(bilan: Bilan) -> str:
     changes = bilan.changes
     if changes.height == 0:
         return _p(f"Aucune commune n’a rejoint ni quitté l’intercommunalité en {bilan.year}.")
+    # One line per movement and date: the founding members of an intercommunality all
+    # join on the same day and read as one sentence, not as a list of 85 lines.
+    grouped = (changes.group_by("mouvement", "date", maintain_order=True)
+               .agg(pl.col("nom").sort()))
     items = []
-    for name, movement, day in changes.select("nom", "mouvement", "date").iter_rows():
-        verb = "adhère" if movement == "adhésion" else "quitte l’intercommunalité"
-        items.append(f"<li>{escape(name)} {verb} le {fr_date(day)}</li>")
+    for movement, day, names in grouped.select("mouvement", "date", "nom").iter_rows():
+        verb = (("adhère", "adhèrent") if movement == "adhésion"
+                else ("quitte l’intercommunalité", "quittent l’intercommunalité"))
+        who = plural(len(names), "commune", "communes")
+        items.append(f"<li>{who} {verb[len(names) > 1]} le {fr_date(day)} : "
+                     f"{_enumerate([escape(n) for n in names])}</li>")
     return (f"<ul>{''.join(items)}</ul>"
             + _p("Une commune qui adhère en cours d’année compte parmi les membres au "
                  "31 décembre, avec les actions auxquelles elle participe à cette date ; "
@@ -210,8 +224,8 @@ def data_notes(bilan: Bilan) -> str:
     """Data summary and quality notes of the annex."""
     ds, d = bilan.dataset, reference_date(bilan.year)
     p = ds.participations
-    undeployed = p.join(bilan.actions.filter(~pl.col("deployee")).select("action_id"),
-                        on="action_id").filter(pl.col("date_debut") <= d)
+    by_action = bilan.indicators["participations_par_action"]
+    undeployed = sum(by_action[a] for a in bilan.indicators["actions_inscrites_non_deployees"])
     future = (p.filter(pl.col("date_debut") > d).height
               + ds.actions.filter(pl.col("date_inscription") > d).height)
     no_domain = ds.actions.filter(pl.col("domaine").is_null()).height
@@ -223,13 +237,14 @@ def data_notes(bilan: Bilan) -> str:
         f"complètes de {ds.first_year} à {ds.last_year}.",
         f"Date de référence : {fr_date(d)} inclus.",
     ]
-    if undeployed.height:
-        items.append(f"{plural(undeployed.height, 'participation', 'participations')} à des "
+    if undeployed:
+        active = plural(undeployed, "participation active", "participations actives")
+        items.append(f"{active} à des "
                      "actions inscrites mais pas encore déployées : comptées par action, pas "
                      "dans le nombre d’actions des communes.")
     if future:
         items.append(f"{plural(future, 'enregistrement postérieur', 'enregistrements postérieurs')}"
-                     f" au {fr_date(d)} ignoré(s) pour ce bilan.")
+                     f" au {fr_date(d)}, {'ignoré' if future == 1 else 'ignorés'} pour ce bilan.")
     if no_domain:
         items.append(f"{plural(no_domain, 'action', 'actions')} sans domaine "
                      "(« non renseigné »).")
