@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,19 +36,18 @@ def test_there_are_templates() -> None:
 # --------------------------------------------------------------------------
 
 
-def test_kernel_spec_runs_the_project_python(tmp_path: Path) -> None:
-    """The command of `make kernel`, into a temporary prefix: the spec starts this very python."""
-    subprocess.run(
-        [sys.executable, "-m", "ipykernel", "install", "--prefix", str(tmp_path),
-         "--name", "mutualisation", "--display-name", "Python (mutualisation)"],
-        check=True, capture_output=True,
-    )
-    spec = json.loads(
-        (tmp_path / "share/jupyter/kernels/mutualisation/kernel.json").read_text(encoding="utf-8")
-    )
-    assert spec["argv"][0] == sys.executable
+def test_make_kernel_registers_the_project_python() -> None:
+    """`make kernel` (run for real, idempotent): JupyterLab of the venv lists a kernel that
+    starts the venv's own python."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    _make("kernel")
+    spec_file = ROOT / ".venv/share/jupyter/kernels/mutualisation/kernel.json"
+    spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    assert Path(spec["argv"][0]).resolve() == (ROOT / ".venv/bin/python").resolve()
     assert spec["argv"][-4:] == ["-m", "ipykernel_launcher", "-f", "{connection_file}"]
     assert spec["display_name"] == "Python (mutualisation)"
+    assert "mutualisation" in KernelSpecManager().find_kernel_specs()
     # The chart switch is NOT in the spec: a report run that picked this kernel would
     # otherwise store interactive HTML. `make lab` sets it for its server only.
     assert CHART_MODE_VARIABLE not in spec.get("env", {})
