@@ -200,19 +200,19 @@ class Fiche:
     # ------------------------------------------------------------------ figures
 
     @cached_property
+    def participations(self) -> pl.DataFrame:
+        """Its participations active at D (DESIGN's definition, shared with the bilan)."""
+        return self.dataset.participations.filter(
+            pl.col("code_insee") == self.code_insee, ind.is_active(pl.lit(self.reference))
+        )
+
+    @cached_property
     def actions(self) -> pl.DataFrame:
         """The deployed actions it takes part in at D: action_id, libelle, domaine,
         date_deploiement, depuis (start of its current active participation);
         sorted by depuis, then action_id."""
-        d = pl.lit(self.reference)
-        active = (
-            self.dataset.participations.filter(
-                (pl.col("code_insee") == self.code_insee)
-                & (pl.col("date_debut") <= d)
-                & (pl.col("date_fin").is_null() | (pl.col("date_fin") > d))
-            )
-            .group_by("action_id")
-            .agg(pl.col("date_debut").min().alias("depuis"))
+        active = self.participations.group_by("action_id").agg(
+            pl.col("date_debut").min().alias("depuis")
         )
         deployed = self.status.filter(pl.col("deployee")).select(ACTION_COLUMNS[:-1])
         return deployed.join(active, on="action_id").select(ACTION_COLUMNS).sort(
@@ -223,12 +223,7 @@ class Fiche:
     def pending(self) -> pl.DataFrame:
         """Inscribed actions not deployed yet in which it already takes part at D
         (not counted in its number of actions): action_id, libelle, domaine."""
-        d = pl.lit(self.reference)
-        active = self.dataset.participations.filter(
-            (pl.col("code_insee") == self.code_insee)
-            & (pl.col("date_debut") <= d)
-            & (pl.col("date_fin").is_null() | (pl.col("date_fin") > d))
-        ).select("action_id")
+        active = self.participations.select("action_id")
         return (
             self.status.filter(~pl.col("deployee"))
             .join(active.unique(), on="action_id", how="semi")

@@ -95,7 +95,7 @@ def _check_thresholds(thresholds: Iterable[int]) -> list[int]:
 # --------------------------------------------------------------------------
 
 
-def _is_member(ref: pl.Expr) -> pl.Expr:
+def is_member(ref: pl.Expr) -> pl.Expr:
     """A commune is a member at ``ref``: joined on or before, not left on or before."""
     left = pl.col("date_sortie")
     return (pl.col("date_adhesion") <= ref) & (left.is_null() | (left > ref))
@@ -112,7 +112,7 @@ def _is_deployed(ref: pl.Expr) -> pl.Expr:
     return deployed.is_not_null() & (deployed <= ref)
 
 
-def _is_active(ref: pl.Expr) -> pl.Expr:
+def is_active(ref: pl.Expr) -> pl.Expr:
     """A participation is active at ``ref``: started on or before, not ended on or before."""
     end = pl.col("date_fin")
     return (pl.col("date_debut") <= ref) & (end.is_null() | (end > ref))
@@ -176,7 +176,7 @@ def _members_by_year(ds: Dataset, years: pl.LazyFrame) -> pl.LazyFrame:
         ds.communes.lazy()
         .select("code_insee", "date_adhesion", "date_sortie")
         .join(years, how="cross")
-        .filter(_is_member(pl.col(_REF)))
+        .filter(is_member(pl.col(_REF)))
         .select(_YEAR, "code_insee")
     )
 
@@ -207,7 +207,7 @@ def _pairs_by_year(
         ds.participations.lazy()
         .select("code_insee", "action_id", "date_debut", "date_fin")
         .join(years, how="cross")
-        .filter(_is_active(pl.col(_REF)))
+        .filter(is_active(pl.col(_REF)))
         .select(_PAIR)
         .unique()
         .join(members, on=[_YEAR, "code_insee"], how="semi")
@@ -379,7 +379,7 @@ def member_communes(ds: Dataset, year: int) -> pl.DataFrame:
     """Communes that are members at D of ``year``: every column of ``communes``,
     sorted by code_insee."""
     ref = pl.lit(reference_date(_check_year(year)))
-    return ds.communes.filter(_is_member(ref)).sort("code_insee")
+    return ds.communes.filter(is_member(ref)).sort("code_insee")
 
 
 def actions_status(ds: Dataset, year: int) -> pl.DataFrame:
