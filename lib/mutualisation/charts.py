@@ -340,6 +340,11 @@ def _room_for_labels(largest: object) -> alt.Scale:
     return alt.Scale(domain=[0, top * 1.08], nice=True)
 
 
+def _series_scale(order: Sequence[str]) -> alt.Scale:
+    """The fixed colours of "Actions inscrites" / "Actions déployées", in ``order``."""
+    return alt.Scale(domain=list(order), range=[_SERIES_COLOURS[s] for s in order])
+
+
 def _domain_colours(domains: Sequence[str]) -> alt.Scale:
     """Colours of the action domains: the palette in order, grey for "non renseigné"."""
     colours = [
@@ -407,7 +412,7 @@ def actions_by_year(series: pl.DataFrame) -> alt.LayerChart:
         color=alt.Color(
             "serie:N",
             sort=order,
-            scale=alt.Scale(domain=order, range=[_SERIES_COLOURS[s] for s in order]),
+            scale=_series_scale(order),
             legend=alt.Legend(title=None, orient="top"),
         ),
         tooltip=[
@@ -607,7 +612,7 @@ def by_domain(frame: pl.DataFrame) -> alt.HConcatChart | alt.Chart:
         color=alt.Color(
             "serie:N",
             sort=series,
-            scale=alt.Scale(domain=series, range=[_SERIES_COLOURS[s] for s in series]),
+            scale=_series_scale(series),
             legend=alt.Legend(title=None, orient="top"),
         ),
         tooltip=[

@@ -14,6 +14,7 @@ import polars as pl
 
 from .bilan import Bilan
 from .formatting import fr_date, fr_decimal, fr_int, fr_percent, fr_signed_int, plural
+from .indicators import NO_DOMAIN
 from .model import reference_date
 
 
@@ -350,7 +351,7 @@ def fiche_actions_text(fiche: Fiche) -> str:
     else:
         from .charts import sort_key  # French dictionary order
 
-        domains = (actions.with_columns(pl.col("domaine").fill_null("non renseigné"))
+        domains = (actions.with_columns(pl.col("domaine").fill_null(NO_DOMAIN))
                    .group_by("domaine").agg(pl.len().alias("n")))
         counted = sorted(domains.iter_rows(), key=lambda row: (-row[1], sort_key(row[0])))
         parts = [f"{escape(d)} ({fr_int(k)})" for d, k in counted]
@@ -440,7 +441,7 @@ def fiche_actions_table(fiche: Fiche) -> pl.DataFrame:
     frame = fiche.actions
     return pl.DataFrame({
         "Action": frame["libelle"],
-        "Domaine": frame["domaine"].fill_null("non renseigné"),
+        "Domaine": frame["domaine"].fill_null(NO_DOMAIN),
         "Déployée le": [fr_date(d) for d in frame["date_deploiement"]],
         "Participation depuis le": [fr_date(d) for d in frame["depuis"]],
     }, schema={c: pl.String for c in ("Action", "Domaine", "Déployée le",
@@ -452,7 +453,7 @@ def fiche_available_table(fiche: Fiche) -> pl.DataFrame:
     frame = fiche.available
     return pl.DataFrame({
         "Action": frame["libelle"],
-        "Domaine": frame["domaine"].fill_null("non renseigné"),
+        "Domaine": frame["domaine"].fill_null(NO_DOMAIN),
         "Déployée le": [fr_date(d) for d in frame["date_deploiement"]],
         "Communes participantes": [fr_int(n) for n in frame["nb_communes"]],
     }, schema={c: pl.String for c in ("Action", "Domaine", "Déployée le",

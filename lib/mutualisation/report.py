@@ -230,7 +230,7 @@ def run_report(year: int | None, data: Path, out: Path,
     A batch passes its ``executor`` (warm kernels) and the ``dataset`` it already loaded.
     """
     from . import html  # nbconvert's import cost only when a report is really written
-    from .bilan import Bilan, load_outlines, portable_data_path
+    from .bilan import Bilan, portable_data_path
     from .exports import chromium_missing_message, find_chromium, write_pdf, write_workbook
     from .narrative import title
 
@@ -250,7 +250,9 @@ def run_report(year: int | None, data: Path, out: Path,
         log(f"Bilan {year} : exécution du notebook ({data_param})…")
         nb = _executed(executor or execute, BILAN_NOTEBOOK, staging / "bilan.ipynb", parameters)
         log(f"Bilan {year} : page HTML, indicateurs, tables et figures…")
-        bilan = Bilan(dataset, year, thresholds, load_outlines(data))
+        # Tables and key figures only: the charts (and the map's outlines) were drawn by
+        # the notebook and are taken from it.
+        bilan = Bilan(dataset, year, thresholds)
         page = staging / "bilan.html"
         page.write_text(html.export_html(nb, title(bilan)), encoding="utf-8")
         write_json(staging / "indicators.json", bilan.indicators)
