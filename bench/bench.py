@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -95,6 +96,12 @@ def sheet_jobs(count: int, tmp: Path) -> tuple[Path, list[dict[str, Any]], str]:
                            "de fiche (substitut)")
 
 
+def full_command(out: Path) -> None:
+    """``mutualisation report --year 2019`` as a user runs it (HTML, workbook, PDF)."""
+    subprocess.run([sys.executable, "-m", "mutualisation", "report", "--year", "2019",
+                    "--out", str(out)], check=True, capture_output=True)
+
+
 def run_parallel(pool: KernelPool, notebook: Path, params: list[dict[str, Any]],
                  folder: Path) -> tuple[float, int]:
     """Run every job through the pool with ``pool.size`` threads; (wall, failures)."""
@@ -135,12 +142,23 @@ def main() -> None:
     bilan_2019 = {"annee": 2019, "donnees": "data", "seuils": SEUILS}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp_name:
         tmp = Path(tmp_name)
-        print("(a) plancher : papermill à froid, notebook d'une cellule d'imports…")
-        floor, floor_all = median_of(args.repeat, lambda i: cold_execute(
-            FLOOR, tmp / f"floor{i}.ipynb", {}))
-        print("(b) un bilan 2019 à froid…")
-        cold, cold_all = median_of(args.repeat, lambda i: cold_execute(
-            BILAN, tmp / f"cold{i}.ipynb", bilan_2019))
+        # Floor and cold bilans alternate, so that a slow spell of this shared machine
+        # weighs on all three alike.
+        print("(a) plancher et (b) bilan 2019 à froid, en alternance…")
+        cold_runs: dict[str, list[float]] = {"floor": [], "plain": [], "ahead": [],
+                                             "command": []}
+        for i in range(args.repeat):
+            cold_runs["floor"].append(timed(lambda i=i: cold_execute(
+                FLOOR, tmp / f"floor{i}.ipynb", {})))
+            cold_runs["plain"].append(timed(lambda i=i: cold_execute(
+                BILAN, tmp / f"plain{i}.ipynb", bilan_2019)))
+            cold_runs["ahead"].append(timed(lambda i=i: cold_execute(
+                BILAN, tmp / f"ahead{i}.ipynb", bilan_2019, draw_ahead="bilan")))
+            cold_runs["command"].append(timed(lambda i=i: full_command(tmp / f"cmd{i}")))
+        floor, floor_all = statistics.median(cold_runs["floor"]), cold_runs["floor"]
+        plain, plain_all = statistics.median(cold_runs["plain"]), cold_runs["plain"]
+        cold, cold_all = statistics.median(cold_runs["ahead"]), cold_runs["ahead"]
+        command, command_all = statistics.median(cold_runs["command"]), cold_runs["command"]
 
         print("    démarrage du groupe de noyaux chauds…")
         start = time.perf_counter()
@@ -167,7 +185,9 @@ def main() -> None:
     size = pool.size
     rows = [
         ("(a) plancher : papermill à froid, imports seuls", floor, floor),
-        ("(b) bilan 2019, papermill à froid", cold, floor),
+        ("(b) bilan 2019, papermill à froid seul", plain, floor),
+        ("(b) bilan 2019, à froid, graphiques dessinés d'avance", cold, floor),
+        ("    commande `mutualisation report --year 2019` entière", command, floor),
         ("(b) bilan 2019, groupe chaud (démarrage exclu)", warm, floor),
         (f"    démarrage du groupe ({size} noyaux, en parallèle)", pool_start, floor),
         ("(b) bilan 2019, groupe chaud démarrage compris", pool_start + warm, floor),
@@ -198,7 +218,9 @@ def main() -> None:
     results.update({
         "seconds": {
             "floor_median": floor, "floor_runs": floor_all,
+            "bilan_cold_plain_median": plain, "bilan_cold_plain_runs": plain_all,
             "bilan_cold_median": cold, "bilan_cold_runs": cold_all,
+            "report_command_median": command, "report_command_runs": command_all,
             "pool_start": pool_start, "pool_size": size,
             "bilan_warm_median": warm, "bilan_warm_runs": warm_all,
             "all_years_pool": all_years,

@@ -35,6 +35,8 @@ bars, subtitles); tooltips only repeat it for interactive use.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -44,6 +46,7 @@ import altair as alt
 import polars as pl
 import vl_convert as vlc
 
+from mutualisation import prerender
 from mutualisation.formatting import (
     d3_format_locale,
     d3_time_format_locale,
@@ -202,16 +205,37 @@ def _stable_ids(svg: str) -> str:
     return _SVG_ID.sub(replace, svg)
 
 
-def spec_to_svg(spec: dict[str, Any]) -> str:
-    """A Vega-Lite spec as a deterministic SVG string (vl-convert, French locale)."""
+def _vl_convert_arguments() -> dict[str, Any]:
+    """Everything vl-convert is given besides the spec."""
     options = _embed_options()
-    svg = vlc.vegalite_to_svg(
-        spec,
-        vl_version=_VL_VERSION,
-        format_locale=options["formatLocale"],
-        time_format_locale=options["timeFormatLocale"],
-    )
-    return _stable_ids(svg)
+    return {"vl_version": _VL_VERSION, "format_locale": options["formatLocale"],
+            "time_format_locale": options["timeFormatLocale"]}
+
+
+def draw_svg(spec: dict[str, Any]) -> str:
+    """Draw a Vega-Lite spec into a deterministic SVG string (vl-convert, French locale)."""
+    return _stable_ids(vlc.vegalite_to_svg(spec, **_vl_convert_arguments()))
+
+
+def spec_key(spec: dict[str, Any]) -> str:
+    """SHA-256 of ``spec`` and of everything else that decides what :func:`draw_svg` draws."""
+    payload = {"spec": spec, "vl-convert": vlc.__version__, **_vl_convert_arguments()}
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def spec_to_svg(spec: dict[str, Any]) -> str:
+    """A Vega-Lite spec as a deterministic SVG string (vl-convert, French locale).
+
+    In a kernel run by a single ``mutualisation report``, the chart was usually drawn
+    ahead by a helper process (:mod:`mutualisation.prerender`): the same bytes, found by
+    :func:`spec_key`, without the wait.
+    """
+    if prerender.folder_in_use() is not None:
+        svg = prerender.drawn_ahead(spec_key(spec))
+        if svg is not None:
+            return svg
+    return draw_svg(spec)
 
 
 #: Key of a chart's ``usermeta`` (and of its notebook output's metadata) naming its figure file.
@@ -274,10 +298,13 @@ def setup(mode: Mode = "static") -> None:
         raise ValueError(f"mode must be 'static' or 'interactive', got {mode!r}")
 
 
-def to_dict(chart: ChartLike) -> dict[str, Any]:
-    """The Vega-Lite spec of ``chart`` with the ``mutualisation`` theme, whatever is enabled."""
+def to_dict(chart: ChartLike, *, validate: bool = True) -> dict[str, Any]:
+    """The Vega-Lite spec of ``chart`` with the ``mutualisation`` theme, whatever is enabled.
+
+    ``validate=False`` skips Altair's check against the Vega-Lite schema; the spec is the same.
+    """
     with alt.theme.enable(THEME):
-        return chart.to_dict()
+        return chart.to_dict(validate=validate)
 
 
 def to_svg(chart: ChartLike) -> str:

@@ -17,7 +17,9 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -133,16 +135,28 @@ def _clean_stale(out: Path, prefix: str) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def execute(notebook: Path, output: Path, parameters: dict[str, Any]) -> None:
-    """Run a notebook with papermill, quietly, in the project environment's kernel."""
+def execute(notebook: Path, output: Path, parameters: dict[str, Any],
+            draw_ahead: str | None = None, log: Callable[[str], None] | None = None) -> None:
+    """Run a notebook with papermill, quietly, in the project environment's kernel.
+
+    ``draw_ahead`` ("bilan" or "fiche": the kind of ``notebook``) has a helper process draw
+    the notebook's charts while the kernel starts (:mod:`mutualisation.prerender`); the
+    executed notebook is the same, byte for byte, and ready sooner; ``log`` gets a line on
+    what it saved.
+    """
     import papermill
 
     from .notebook import CHART_MODE_VARIABLE
+    from .prerender import drawing_ahead
 
-    # The kernel inherits this process's environment: reports always store static charts,
-    # even when the analyst's shell asks JupyterLab for interactive ones.
-    saved = os.environ.pop(CHART_MODE_VARIABLE, None)
-    try:
+    with ExitStack() as stack:
+        kernel_env = {}
+        if draw_ahead is not None:
+            kernel_env = stack.enter_context(
+                drawing_ahead(draw_ahead, parameters, cwd=output.parent, log=log))
+        # The kernel inherits this process's environment: reports always store static
+        # charts, even when the analyst's shell asks JupyterLab for interactive ones.
+        stack.enter_context(_environment({CHART_MODE_VARIABLE: None, **kernel_env}))
         papermill.execute_notebook(
             str(notebook),
             str(output),
@@ -153,9 +167,30 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any]) -> None:
             cwd=str(output.parent),
             extra_arguments=KERNEL_ARGUMENTS,
         )
+
+
+@contextmanager
+def _environment(changes: dict[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, remove) environment variables for the body, then restore them."""
+    saved = {name: os.environ.get(name) for name in changes}
+    try:
+        for name, value in changes.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
     finally:
-        if saved is not None:
-            os.environ[CHART_MODE_VARIABLE] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def execute_drawing_ahead(kind: str, log: Callable[[str], None] | None = None) -> Executor:
+    """:func:`execute` with the charts of a ``kind`` notebook drawn ahead (single cold runs)."""
+    return partial(execute, draw_ahead=kind, log=log)
 
 
 def _failure(err: Exception, kept: Path) -> ReportError:
@@ -248,7 +283,8 @@ def run_report(year: int | None, data: Path, out: Path,
 
     def build(staging: Path) -> None:
         log(f"Bilan {year} : exécution du notebook ({data_param})…")
-        nb = _executed(executor or execute, BILAN_NOTEBOOK, staging / "bilan.ipynb", parameters)
+        run = executor or execute_drawing_ahead("bilan", lambda line: log(f"Bilan {year} : {line}"))
+        nb = _executed(run, BILAN_NOTEBOOK, staging / "bilan.ipynb", parameters)
         log(f"Bilan {year} : page HTML, indicateurs, tables et figures…")
         # Tables and key figures only: the charts (and the map's outlines) were drawn by
         # the notebook and are taken from it.
@@ -289,8 +325,9 @@ def run_fiche(year: int, code_insee: str, data: Path, out: Path, *,
     parameters = {"annee": year, "code_insee": code, "donnees": data_param}
 
     def build(staging: Path) -> None:
-        nb = _executed(executor or execute, FICHE_NOTEBOOK, staging / "fiche.ipynb",
-                       parameters)
+        label = f"Fiche {year} de {fiche.commune['nom']}"
+        run = executor or execute_drawing_ahead("fiche", lambda line: log(f"{label} : {line}"))
+        nb = _executed(run, FICHE_NOTEBOOK, staging / "fiche.ipynb", parameters)
         (staging / "fiche.html").write_text(html.export_html(nb, fiche_title(fiche)),
                                             encoding="utf-8")
         write_json(staging / "indicators.json", fiche.indicators)

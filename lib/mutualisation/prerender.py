@@ -1,0 +1,216 @@
+"""Charts drawn ahead of the kernel: the idle core's work during a single cold report.
+
+A single ``mutualisation report`` runs its notebook in a new kernel. For about 4 s that
+kernel starts and imports polars and Altair, on one core; then the notebook spends about
+3 s in vl-convert, which draws one chart at a time and holds the GIL meanwhile. While the
+kernel starts, :func:`drawing_ahead` puts the other core to work: a helper process
+(``python -m mutualisation.prerender``) loads the same data with the same parameters,
+builds the same charts and draws them into a private folder, whose path the kernel gets
+in :data:`VARIABLE`. :func:`mutualisation.charts.spec_to_svg` then takes each SVG from
+there (:func:`drawn_ahead`) instead of drawing it.
+
+No output can change. An SVG is found by its key, the SHA-256 of the exact Vega-Lite spec
+the kernel is about to draw together with everything else vl-convert is given
+(:func:`mutualisation.charts.spec_key`), and vl-convert draws one spec into the same bytes
+in any process (the ids it numbers per process are renumbered). A chart the helper did not
+draw is drawn by the kernel as usual; a helper that is late, fails or dies costs time,
+never a different byte.
+
+The folder holds ``plan.json`` (the keys the helper is going to draw, written as soon as
+its specs are known), one ``<key>.svg`` per chart (each written whole, then renamed into
+place), ``fin`` (written when the helper process has exited, whatever the reason) and one
+``<key>.pris`` per chart the kernel took, so that the run can say how much was saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+#: Environment variable giving a kernel the folder of the charts drawn ahead for it.
+VARIABLE = "MUTUALISATION_SVG_AHEAD"
+PLAN = "plan.json"
+DONE = "fin"
+TAKEN = ".pris"
+#: Longest wait for one chart the helper announced; after it the kernel draws by itself.
+WAIT_LIMIT = 30.0
+_POLL = 0.005
+
+
+def folder_in_use(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The folder of charts drawn ahead for this process, or None (the usual case)."""
+    value = (os.environ if environ is None else environ).get(VARIABLE, "")
+    return Path(value) if value else None
+
+
+def _read_plan(folder: Path) -> set[str] | None:
+    try:
+        return set(json.loads((folder / PLAN).read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+
+
+def drawn_ahead(key: str, folder: Path | None = None,
+                wait_limit: float = WAIT_LIMIT) -> str | None:
+    """The SVG drawn ahead under ``key``, or None when the caller must draw it itself.
+
+    Waits while the helper may still draw it: the key is in its plan (or the plan is not
+    written yet) and the helper has not stopped. After ``wait_limit`` seconds the folder is
+    given up, so that a stuck helper delays one chart and not every chart.
+    """
+    folder = folder_in_use() if folder is None else folder
+    if folder is None or not folder.is_dir():
+        return None
+    svg, done = folder / f"{key}.svg", folder / DONE
+    deadline = time.monotonic() + wait_limit
+    while True:
+        finished = done.exists()  # read before the SVG: a chart written then is seen below
+        if svg.exists():
+            text = svg.read_bytes().decode("utf-8")
+            with suppress(OSError):  # only counted for the log
+                svg.with_suffix(TAKEN).touch()
+            return text
+        if finished:
+            return None
+        plan = _read_plan(folder)
+        if plan is not None and key not in plan:
+            return None
+        if time.monotonic() > deadline:
+            done.touch()
+            return None
+        time.sleep(_POLL)
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write ``path`` so that a reader sees nothing or everything."""
+    partial = path.with_name(f".{path.name}.partiel")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
+def draw_into(folder: Path, specs: Iterable[dict[str, Any]],
+              key: Callable[[dict[str, Any]], str],
+              draw: Callable[[dict[str, Any]], str]) -> list[str]:
+    """Announce the keys of ``specs`` in the plan, then draw each into ``<key>.svg``."""
+    specs = list(specs)
+    keys = [key(spec) for spec in specs]
+    _write_whole(folder / PLAN, json.dumps(sorted(set(keys))).encode("utf-8"))
+    for spec, name in zip(specs, keys, strict=True):
+        target = folder / f"{name}.svg"
+        if not target.exists():
+            _write_whole(target, draw(spec).encode("utf-8"))
+    return keys
+
+
+def _without_iri_checker() -> None:
+    """Spare this helper process the 2.4 s import of rfc3987-syntax.
+
+    jsonschema (imported by Altair) imports rfc3987-syntax when present, only to check the
+    ``iri`` string format, and that package builds its grammar at import time
+    (python-jsonschema/jsonschema#1428). Nothing in this short-lived process checks that
+    format. Kernels are left alone: they are the analysts' environment.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def _figures(kind: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The charts the notebook of ``kind`` builds with ``parameters``, by figure name."""
+    if kind == "bilan":
+        from .bilan import Bilan
+
+        return Bilan.build(parameters["donnees"], parameters["annee"],
+                           parameters["seuils"]).figures
+    if kind == "fiche":
+        from .fiche import Fiche
+
+        return Fiche.build(parameters["donnees"], parameters["annee"],
+                           parameters["code_insee"]).figures
+    raise ValueError(f"unknown notebook kind {kind!r}")
+
+
+#: The notebooks whose charts the helper knows how to build.
+KINDS = ("bilan", "fiche")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The helper process: draw the charts of one notebook run into a folder."""
+    parser = argparse.ArgumentParser(prog="python -m mutualisation.prerender",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("kind", choices=KINDS)
+    parser.add_argument("parameters", help="the notebook's papermill parameters, as JSON")
+    args = parser.parse_args(argv)
+    _without_iri_checker()
+    try:
+        from . import charts
+
+        figures = _figures(args.kind, json.loads(args.parameters))
+        specs = [charts.to_dict(chart, validate=False) for _, chart in sorted(figures.items())]
+        draw_into(args.folder, specs, charts.spec_key, charts.draw_svg)
+    except Exception as err:  # reported in one line by the runner; the kernel draws instead
+        first = (str(err).strip().splitlines() or [""])[0]
+        print(f"{type(err).__name__} : {first}".rstrip(" :"), file=sys.stderr)
+        return 1
+    return 0
+
+
+@contextmanager
+def drawing_ahead(kind: str, parameters: Mapping[str, Any], cwd: Path | None = None,
+                  log: Callable[[str], None] | None = None) -> Iterator[dict[str, str]]:
+    """Run the helper while the body runs; yield the environment the kernel needs.
+
+    When the body ends the helper is stopped (killed if still running), ``log`` gets one
+    line saying how many charts the kernel took from it, or why it failed, and its folder
+    is removed.
+    """
+    with tempfile.TemporaryDirectory(prefix="mutualisation-svg-") as name:
+        folder = Path(name)
+        errors = folder / "erreurs.txt"
+        with errors.open("wb") as stderr:
+            helper = subprocess.Popen(
+                [sys.executable, "-m", "mutualisation.prerender", str(folder), kind,
+                 json.dumps(dict(parameters))],
+                cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+            )
+
+        def mark_done() -> None:
+            helper.wait()
+            (folder / DONE).touch()
+
+        watcher = threading.Thread(target=mark_done, name="prerender-watcher", daemon=True)
+        watcher.start()
+        try:
+            yield {VARIABLE: str(folder)}
+        finally:
+            stopped = helper.poll() is None
+            if stopped:
+                helper.kill()
+            watcher.join()
+            if log is not None:
+                log(_summary(folder, helper.returncode, stopped, errors))
+
+
+def _summary(folder: Path, returncode: int, stopped: bool, errors: Path) -> str:
+    """One line on what the helper drew and the kernel took."""
+    planned = _read_plan(folder) or set()
+    taken = sum(1 for key in planned if (folder / f"{key}{TAKEN}").exists())
+    if returncode != 0 and not stopped:
+        lines = errors.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        reason = lines[-1] if lines else f"code de sortie {returncode}"
+        return f"dessin anticipé des graphiques en échec ({reason}), le noyau les a dessinés"
+    return f"graphiques dessinés d'avance, {taken} sur {len(planned)} repris par le noyau"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Charts drawn ahead of the kernel (mutualisation.prerender): protocol, exactness, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mutualisation import charts, prerender
+from mutualisation.bilan import Bilan
+from mutualisation.fiche import Fiche
+from mutualisation.report import BILAN_NOTEBOOK, execute
+
+KEY = "a" * 64
+
+
+def later(seconds: float, action) -> threading.Thread:
+    """Run ``action`` in a thread after ``seconds``."""
+    thread = threading.Thread(target=lambda: (time.sleep(seconds), action()))
+    thread.start()
+    return thread
+
+
+def plan(folder: Path, *keys: str) -> None:
+    (folder / prerender.PLAN).write_text(json.dumps(sorted(keys)), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+def test_no_folder_means_no_lookup(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(prerender.VARIABLE, raising=False)
+    assert prerender.folder_in_use() is None
+    assert prerender.drawn_ahead(KEY) is None
+    assert prerender.drawn_ahead(KEY, tmp_path / "absent", wait_limit=5) is None
+
+
+def test_a_key_outside_the_plan_is_not_waited_for(tmp_path: Path) -> None:
+    plan(tmp_path, "b" * 64)
+    start = time.monotonic()
+    assert prerender.drawn_ahead(KEY, tmp_path, wait_limit=10) is None
+    assert time.monotonic() - start < 1
+
+
+def test_a_planned_chart_is_waited_for_and_marked_taken(tmp_path: Path) -> None:
+    plan(tmp_path, KEY)
+    writer = later(0.3, lambda: prerender._write_whole(tmp_path / f"{KEY}.svg",
+                                                        "<svg>é</svg>".encode()))
+    assert prerender.drawn_ahead(KEY, tmp_path, wait_limit=10) == "<svg>é</svg>"
+    writer.join()
+    assert (tmp_path / f"{KEY}{prerender.TAKEN}").exists()
+
+
+def test_the_plan_itself_is_waited_for(tmp_path: Path) -> None:
+    def draw() -> None:
+        plan(tmp_path, KEY)
+        (tmp_path / f"{KEY}.svg").write_text("<svg/>", encoding="utf-8")
+
+    writer = later(0.3, draw)
+    assert prerender.drawn_ahead(KEY, tmp_path, wait_limit=10) == "<svg/>"
+    writer.join()
+
+
+def test_a_stopped_helper_ends_the_wait(tmp_path: Path) -> None:
+    plan(tmp_path, KEY)
+    stopper = later(0.3, (tmp_path / prerender.DONE).touch)
+    start = time.monotonic()
+    assert prerender.drawn_ahead(KEY, tmp_path, wait_limit=10) is None
+    assert time.monotonic() - start < 5
+    stopper.join()
+
+
+def test_a_stuck_helper_is_given_up_once(tmp_path: Path) -> None:
+    plan(tmp_path, KEY, "b" * 64)
+    assert prerender.drawn_ahead(KEY, tmp_path, wait_limit=0.2) is None
+    assert (tmp_path / prerender.DONE).exists()  # the next chart does not wait again
+    start = time.monotonic()
+    assert prerender.drawn_ahead("b" * 64, tmp_path, wait_limit=10) is None
+    assert time.monotonic() - start < 1
+
+
+def test_spec_key_follows_every_byte_of_the_spec() -> None:
+    spec = {"mark": "bar", "data": {"values": [{"a": 1, "b": "é"}]}}
+    same = json.loads(json.dumps(spec))
+    other = {"mark": "bar", "data": {"values": [{"a": 2, "b": "é"}]}}
+    assert charts.spec_key(spec) == charts.spec_key(same)
+    assert charts.spec_key(spec) != charts.spec_key(other)
+    assert re.fullmatch(r"[0-9a-f]{64}", charts.spec_key(spec))
+
+
+# --------------------------------------------------------------------------- exactness
+
+
+def shown_svgs(figures: dict, folder: Path, monkeypatch) -> dict[str, str]:
+    """Display every figure as a report kernel does, with drawing forbidden."""
+    monkeypatch.setenv(prerender.VARIABLE, str(folder))
+
+    def refuse(spec):
+        raise AssertionError("a chart was drawn instead of being taken from the helper")
+
+    monkeypatch.setattr(charts, "draw_svg", refuse)
+    shown = {}
+    for name, chart in figures.items():
+        bundle, _ = chart._repr_mimebundle_()
+        shown[name] = bundle["image/svg+xml"]
+    return shown
+
+
+@pytest.mark.parametrize("kind", ["bilan", "fiche"])
+def test_the_helper_draws_exactly_what_the_notebook_shows(kind: str, small_data: Path,
+                                                          tmp_path: Path, monkeypatch) -> None:
+    if kind == "bilan":
+        parameters = {"annee": 2016, "donnees": str(small_data), "seuils": [1, 2, 5]}
+        figures = Bilan.build(small_data, 2016, [1, 2, 5]).figures
+    else:
+        parameters = {"annee": 2017, "donnees": str(small_data), "code_insee": "59003"}
+        figures = Fiche.build(small_data, 2017, "59003").figures
+    charts.setup("static")
+    expected = {name: charts.draw_svg(charts.to_dict(chart)) for name, chart in figures.items()}
+    folder = tmp_path / "avance"
+    folder.mkdir()
+
+    assert prerender.main([str(folder), kind, json.dumps(parameters)]) == 0
+
+    planned = json.loads((folder / prerender.PLAN).read_text(encoding="utf-8"))
+    assert len(planned) == len(figures) >= 3
+    assert sorted(p.stem for p in folder.glob("*.svg")) == planned
+    assert shown_svgs(figures, folder, monkeypatch) == expected
+    assert sorted(p.stem for p in folder.glob(f"*{prerender.TAKEN}")) == planned
+
+
+def test_a_failing_helper_is_reported_and_changes_nothing(tmp_path: Path) -> None:
+    lines: list[str] = []
+    parameters = {"annee": 2016, "donnees": str(tmp_path / "absent"), "seuils": [1]}
+    with prerender.drawing_ahead("bilan", parameters, log=lines.append) as env:
+        folder = Path(env[prerender.VARIABLE])
+        deadline = time.monotonic() + 60
+        while not (folder / prerender.DONE).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert prerender.drawn_ahead(KEY, folder, wait_limit=1) is None
+    assert not folder.exists()
+    assert len(lines) == 1
+    assert lines[0].startswith("dessin anticipé des graphiques en échec (DataError : ")
+    assert "le noyau les a dessinés" in lines[0]
+
+
+def test_a_cold_report_kernel_takes_every_chart_from_the_helper(small_data: Path,
+                                                                tmp_path: Path) -> None:
+    lines: list[str] = []
+    parameters = {"annee": 2016, "donnees": str(small_data), "seuils": [1, 2, 5]}
+    execute(BILAN_NOTEBOOK, tmp_path / "bilan.ipynb", parameters, draw_ahead="bilan",
+            log=lines.append)
+    assert len(lines) == 1
+    match = re.fullmatch(r"graphiques dessinés d'avance, (\d+) sur (\d+) repris par le noyau",
+                         lines[0])
+    assert match, lines
+    assert match.group(1) == match.group(2)
+    assert int(match.group(1)) >= 8
+    assert prerender.VARIABLE not in os.environ
