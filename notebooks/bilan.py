@@ -20,6 +20,9 @@ donnees = "data"  # dossier des tables, relatif à la racine du projet
 seuils = [1, 2, 5]  # communes participant à au moins k actions
 
 # %%
+# charts (donc Altair) en premier : cet ordre évite à CPython 3.11 un ralentissement
+# de 1,5 s à l'import (voir bench/README.md, « Ordre des imports »).
+from mutualisation import charts  # noqa: F401
 from mutualisation import narrative as texte
 from mutualisation.bilan import Bilan
 from mutualisation.notebook import setup, show, show_table

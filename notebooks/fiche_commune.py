@@ -21,6 +21,9 @@ code_insee = None  # code INSEE de la commune, par exemple "59350" (Lille)
 donnees = "data"  # dossier des tables, relatif à la racine du projet
 
 # %%
+# charts (donc Altair) en premier : cet ordre évite à CPython 3.11 un ralentissement
+# de 1,5 s à l'import (voir bench/README.md, « Ordre des imports »).
+from mutualisation import charts  # noqa: F401
 from mutualisation import narrative as texte
 from mutualisation.fiche import Fiche
 from mutualisation.notebook import setup, show, show_table

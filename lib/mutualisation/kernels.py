@@ -49,7 +49,7 @@ from typing import Any
 from jupyter_client import KernelManager
 
 from .report import KERNEL_ARGUMENTS as REPORT_KERNEL_ARGUMENTS
-from .report import KERNEL_NAME
+from .report import KERNEL_NAME, PAPERMILL_OPTIONS
 
 log = logging.getLogger(__name__)
 
@@ -403,8 +403,8 @@ class KernelPool:
                 papermill.execute_notebook(
                     str(notebook), str(output), parameters=parameters,
                     kernel_name=self.kernel_name, km=kernel.km,
-                    progress_bar=False, log_output=False,
                     execution_timeout=self.timeout, start_timeout=self.startup_timeout,
+                    **PAPERMILL_OPTIONS,
                 )
                 healthy = True
             except PapermillExecutionError:

@@ -177,11 +177,15 @@ def drawing_ahead(kind: str, parameters: Mapping[str, Any], cwd: Path | None = N
     with tempfile.TemporaryDirectory(prefix="mutualisation-svg-") as name:
         folder = Path(name)
         errors = folder / "erreurs.txt"
+        # This very package, even when it is not installed in the interpreter's environment.
+        package_root = str(Path(__file__).resolve().parents[1])
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
         with errors.open("wb") as stderr:
             helper = subprocess.Popen(
                 [sys.executable, "-m", "mutualisation.prerender", str(folder), kind,
                  json.dumps(dict(parameters))],
-                cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                cwd=cwd, env={**os.environ, "PYTHONPATH": path}, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=stderr,
             )
 
         def mark_done() -> None:

@@ -41,6 +41,12 @@ MANIFEST_PACKAGES = ("mutualisation", "polars", "altair", "vl-convert-python", "
 KERNEL_NAME = "python3"
 #: The kernel's own start-up warnings (unencrypted local TCP) are noise for report runs.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: How every report notebook is run by papermill. Left to itself papermill rewrites the
+#: whole notebook before and after each cell (some 40 writes of up to 0.5 MB for a bilan),
+#: for progress nobody watches here; it still writes it once at the end, and before
+#: raising on a failing cell, so a failure keeps its notebook for diagnosis.
+PAPERMILL_OPTIONS: dict[str, Any] = {"progress_bar": False, "log_output": False,
+                                     "request_save_on_cell_execute": False}
 
 
 class ReportError(Exception):
@@ -162,10 +168,9 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any],
             str(output),
             parameters=parameters,
             kernel_name=KERNEL_NAME,
-            progress_bar=False,
-            log_output=False,
             cwd=str(output.parent),
             extra_arguments=KERNEL_ARGUMENTS,
+            **PAPERMILL_OPTIONS,
         )
 
 
