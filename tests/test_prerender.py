@@ -14,7 +14,7 @@ import pytest
 from mutualisation import charts, prerender
 from mutualisation.bilan import Bilan
 from mutualisation.fiche import Fiche
-from mutualisation.report import BILAN_NOTEBOOK, execute
+from mutualisation.report import BILAN_NOTEBOOK, FICHE_NOTEBOOK, execute
 
 KEY = "a" * 64
 
@@ -84,13 +84,21 @@ def test_a_stuck_helper_is_given_up_once(tmp_path: Path) -> None:
     assert time.monotonic() - start < 1
 
 
-def test_spec_key_follows_every_byte_of_the_spec() -> None:
+def test_spec_key_is_that_of_the_exact_spec() -> None:
     spec = {"mark": "bar", "data": {"values": [{"a": 1, "b": "é"}]}}
     same = json.loads(json.dumps(spec))
-    other = {"mark": "bar", "data": {"values": [{"a": 2, "b": "é"}]}}
+    other_value = {"mark": "bar", "data": {"values": [{"a": 2, "b": "é"}]}}
+    other_order = {"data": {"values": [{"a": 1, "b": "é"}]}, "mark": "bar"}
     assert charts.spec_key(spec) == charts.spec_key(same)
-    assert charts.spec_key(spec) != charts.spec_key(other)
+    assert charts.spec_key(spec) != charts.spec_key(other_value)
+    assert charts.spec_key(spec) != charts.spec_key(other_order)
     assert re.fullmatch(r"[0-9a-f]{64}", charts.spec_key(spec))
+
+
+def test_display_order_follows_the_notebook() -> None:
+    names = ["matrice", "actions_par_annee", "inconnue", "domaines", "carte"]
+    assert prerender.display_order(names, BILAN_NOTEBOOK) == [
+        "actions_par_annee", "domaines", "carte", "matrice", "inconnue"]
 
 
 # --------------------------------------------------------------------------- exactness
@@ -125,7 +133,8 @@ def test_the_helper_draws_exactly_what_the_notebook_shows(kind: str, small_data:
     folder = tmp_path / "avance"
     folder.mkdir()
 
-    assert prerender.main([str(folder), kind, json.dumps(parameters)]) == 0
+    notebook = BILAN_NOTEBOOK if kind == "bilan" else FICHE_NOTEBOOK
+    assert prerender.main([str(folder), kind, str(notebook), json.dumps(parameters)]) == 0
 
     planned = json.loads((folder / prerender.PLAN).read_text(encoding="utf-8"))
     assert len(planned) == len(figures) >= 3
@@ -134,19 +143,44 @@ def test_the_helper_draws_exactly_what_the_notebook_shows(kind: str, small_data:
     assert sorted(p.stem for p in folder.glob(f"*{prerender.TAKEN}")) == planned
 
 
-def test_a_failing_helper_is_reported_and_changes_nothing(tmp_path: Path) -> None:
+def test_a_failing_helper_is_reported_in_one_line(tmp_path: Path) -> None:
     lines: list[str] = []
     parameters = {"annee": 2016, "donnees": str(tmp_path / "absent"), "seuils": [1]}
-    with prerender.drawing_ahead("bilan", parameters, log=lines.append) as env:
+    with prerender.drawing_ahead("bilan", BILAN_NOTEBOOK, parameters, log=lines.append) as env:
         folder = Path(env[prerender.VARIABLE])
         deadline = time.monotonic() + 60
         while not (folder / prerender.DONE).exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert prerender.drawn_ahead(KEY, folder, wait_limit=1) is None
+        assert (folder / prerender.DONE).exists(), "the helper should have stopped"
+        start = time.monotonic()
+        assert prerender.drawn_ahead(KEY, folder, wait_limit=10) is None
+        assert time.monotonic() - start < 1
     assert not folder.exists()
     assert len(lines) == 1
     assert lines[0].startswith("dessin anticipé des graphiques en échec (DataError : ")
-    assert "le noyau les a dessinés" in lines[0]
+    assert lines[0].endswith("0 repris, le noyau a dessiné les autres")
+
+
+def test_a_helper_that_cannot_start_is_logged_and_skipped(monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise OSError("plus de processus")
+
+    monkeypatch.setattr(prerender.subprocess, "Popen", refuse)
+    lines: list[str] = []
+    with prerender.drawing_ahead("bilan", BILAN_NOTEBOOK, {"annee": 2016},
+                                 log=lines.append) as env:
+        assert env == {}
+    assert lines == ["dessin anticipé des graphiques impossible (OSError : plus de processus), "
+                     "le noyau les dessine"]
+
+
+def test_a_failing_run_logs_only_its_own_error(small_data: Path) -> None:
+    lines: list[str] = []
+    parameters = {"annee": 2016, "donnees": str(small_data), "seuils": [1, 2, 5]}
+    with (pytest.raises(RuntimeError, match="panne"),
+          prerender.drawing_ahead("bilan", BILAN_NOTEBOOK, parameters, log=lines.append)):
+        raise RuntimeError("panne")
+    assert lines == []
 
 
 def test_a_cold_report_kernel_takes_every_chart_from_the_helper(small_data: Path,

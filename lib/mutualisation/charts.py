@@ -35,11 +35,13 @@ bars, subtitles); tooltips only repeat it for interactive use.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import altair as alt
@@ -217,10 +219,21 @@ def draw_svg(spec: dict[str, Any]) -> str:
     return _stable_ids(vlc.vegalite_to_svg(spec, **_vl_convert_arguments()))
 
 
+@functools.cache
+def _drawing_code() -> str:
+    """SHA-256 of this module, whose code post-processes every SVG."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
 def spec_key(spec: dict[str, Any]) -> str:
-    """SHA-256 of ``spec`` and of everything else that decides what :func:`draw_svg` draws."""
-    payload = {"spec": spec, "vl-convert": vlc.__version__, **_vl_convert_arguments()}
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """SHA-256 of ``spec`` and of everything else that decides what :func:`draw_svg` draws.
+
+    Key order counts: Altair writes a spec's keys in a fixed order, and so the key is that
+    of the exact spec.
+    """
+    payload = {"spec": spec, "vl-convert": vlc.__version__, "code": _drawing_code(),
+               **_vl_convert_arguments()}
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -232,7 +245,10 @@ def spec_to_svg(spec: dict[str, Any]) -> str:
     :func:`spec_key`, without the wait.
     """
     if prerender.folder_in_use() is not None:
-        svg = prerender.drawn_ahead(spec_key(spec))
+        try:
+            svg = prerender.drawn_ahead(spec_key(spec))
+        except (OSError, ValueError):  # an unreadable folder only costs the drawing
+            svg = None
         if svg is not None:
             return svg
     return draw_svg(spec)

@@ -215,10 +215,13 @@ class _Kernel:
 
 def _kernel_env() -> dict[str, str]:
     from .notebook import CHART_MODE_VARIABLE
+    from .prerender import VARIABLE as DRAWN_AHEAD_VARIABLE
 
     env = dict(os.environ)
-    # Reports always store static charts, whatever the analyst's shell asks JupyterLab for.
+    # Reports always store static charts, whatever the analyst's shell asks JupyterLab for;
+    # a warm kernel outlives any folder of charts drawn ahead for one single run.
     env.pop(CHART_MODE_VARIABLE, None)
+    env.pop(DRAWN_AHEAD_VARIABLE, None)
     return env
 
 

@@ -10,16 +10,18 @@ in :data:`VARIABLE`. :func:`mutualisation.charts.spec_to_svg` then takes each SV
 there (:func:`drawn_ahead`) instead of drawing it.
 
 No output can change. An SVG is found by its key, the SHA-256 of the exact Vega-Lite spec
-the kernel is about to draw together with everything else vl-convert is given
-(:func:`mutualisation.charts.spec_key`), and vl-convert draws one spec into the same bytes
-in any process (the ids it numbers per process are renumbered). A chart the helper did not
-draw is drawn by the kernel as usual; a helper that is late, fails or dies costs time,
-never a different byte.
+the kernel is about to draw together with everything else that decides the drawing
+(:func:`mutualisation.charts.spec_key`: vl-convert's version and options, the drawing code
+itself), and vl-convert draws one spec into the same bytes in any process (the ids it
+numbers per process are renumbered). A chart the helper did not draw is drawn by the kernel
+as usual; a helper that cannot start, is late, fails or dies costs time, never a different
+byte.
 
 The folder holds ``plan.json`` (the keys the helper is going to draw, written as soon as
 its specs are known), one ``<key>.svg`` per chart (each written whole, then renamed into
-place), ``fin`` (written when the helper process has exited, whatever the reason) and one
-``<key>.pris`` per chart the kernel took, so that the run can say how much was saved.
+place), ``fin`` (the helper has stopped: written when its process exits, or by a kernel
+that gave up waiting) and one ``<key>.pris`` per chart the kernel took, so that the run
+can say how much was saved.
 """
 
 from __future__ import annotations
@@ -47,9 +49,9 @@ WAIT_LIMIT = 30.0
 _POLL = 0.005
 
 
-def folder_in_use(environ: Mapping[str, str] | None = None) -> Path | None:
+def folder_in_use() -> Path | None:
     """The folder of charts drawn ahead for this process, or None (the usual case)."""
-    value = (os.environ if environ is None else environ).get(VARIABLE, "")
+    value = os.environ.get(VARIABLE, "")
     return Path(value) if value else None
 
 
@@ -100,8 +102,8 @@ def _write_whole(path: Path, data: bytes) -> None:
 
 def draw_into(folder: Path, specs: Iterable[dict[str, Any]],
               key: Callable[[dict[str, Any]], str],
-              draw: Callable[[dict[str, Any]], str]) -> list[str]:
-    """Announce the keys of ``specs`` in the plan, then draw each into ``<key>.svg``."""
+              draw: Callable[[dict[str, Any]], str]) -> None:
+    """Announce the keys of ``specs`` in the plan, then draw each, in order, into ``<key>.svg``."""
     specs = list(specs)
     keys = [key(spec) for spec in specs]
     _write_whole(folder / PLAN, json.dumps(sorted(set(keys))).encode("utf-8"))
@@ -109,11 +111,22 @@ def draw_into(folder: Path, specs: Iterable[dict[str, Any]],
         target = folder / f"{name}.svg"
         if not target.exists():
             _write_whole(target, draw(spec).encode("utf-8"))
-    return keys
+
+
+def display_order(names: Iterable[str], notebook: Path) -> list[str]:
+    """Figure names in the order the notebook's code first mentions them, the others last."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    source = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+
+    def position(name: str) -> tuple[int, str]:
+        found = source.find(f'"{name}"')
+        return (found if found >= 0 else len(source), name)
+
+    return sorted(names, key=position)
 
 
 def _without_iri_checker() -> None:
-    """Spare this helper process the 2.4 s import of rfc3987-syntax.
+    """Spare this helper process the import of rfc3987-syntax (1.5 to 2.5 s here).
 
     jsonschema (imported by Altair) imports rfc3987-syntax when present, only to check the
     ``iri`` string format, and that package builds its grammar at import time
@@ -146,9 +159,10 @@ KINDS = ("bilan", "fiche")
 def main(argv: list[str] | None = None) -> int:
     """The helper process: draw the charts of one notebook run into a folder."""
     parser = argparse.ArgumentParser(prog="python -m mutualisation.prerender",
-                                     description=__doc__.splitlines()[0])
+                                     description="Draw a report's charts ahead of its kernel.")
     parser.add_argument("folder", type=Path)
     parser.add_argument("kind", choices=KINDS)
+    parser.add_argument("notebook", type=Path, help="the notebook run (for its display order)")
     parser.add_argument("parameters", help="the notebook's papermill parameters, as JSON")
     args = parser.parse_args(argv)
     _without_iri_checker()
@@ -156,7 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import charts
 
         figures = _figures(args.kind, json.loads(args.parameters))
-        specs = [charts.to_dict(chart, validate=False) for _, chart in sorted(figures.items())]
+        # In the order the kernel will ask for them, so that it never waits for a chart
+        # while the helper draws one it needs later.
+        order = display_order(figures, args.notebook)
+        specs = [charts.to_dict(figures[name], validate=False) for name in order]
         draw_into(args.folder, specs, charts.spec_key, charts.draw_svg)
     except Exception as err:  # reported in one line by the runner; the kernel draws instead
         first = (str(err).strip().splitlines() or [""])[0]
@@ -166,27 +183,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextmanager
-def drawing_ahead(kind: str, parameters: Mapping[str, Any], cwd: Path | None = None,
+def drawing_ahead(kind: str, notebook: Path, parameters: Mapping[str, Any],
+                  cwd: Path | None = None,
                   log: Callable[[str], None] | None = None) -> Iterator[dict[str, str]]:
     """Run the helper while the body runs; yield the environment the kernel needs.
 
-    When the body ends the helper is stopped (killed if still running), ``log`` gets one
-    line saying how many charts the kernel took from it, or why it failed, and its folder
-    is removed.
+    When the body ends the helper is stopped (killed if still running) and its folder
+    removed; if the body ended normally, ``log`` gets one line saying how many charts the
+    kernel took from the helper, or why the helper failed. A helper that cannot even start
+    is logged and the body runs without it (an empty environment).
     """
     with tempfile.TemporaryDirectory(prefix="mutualisation-svg-") as name:
         folder = Path(name)
         errors = folder / "erreurs.txt"
-        # This very package, even when it is not installed in the interpreter's environment.
-        package_root = str(Path(__file__).resolve().parents[1])
-        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
-        with errors.open("wb") as stderr:
-            helper = subprocess.Popen(
-                [sys.executable, "-m", "mutualisation.prerender", str(folder), kind,
-                 json.dumps(dict(parameters))],
-                cwd=cwd, env={**os.environ, "PYTHONPATH": path}, stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=stderr,
-            )
+        try:
+            helper = _start_helper(folder, errors, kind, notebook, parameters, cwd)
+        except (OSError, TypeError, ValueError) as err:  # no helper: the kernel draws
+            helper, reason = None, f"{type(err).__name__} : {err}"
+        if helper is None:
+            if log is not None:
+                log(f"dessin anticipé des graphiques impossible ({reason}), le noyau les dessine")
+            yield {}
+            return
 
         def mark_done() -> None:
             helper.wait()
@@ -201,8 +219,25 @@ def drawing_ahead(kind: str, parameters: Mapping[str, Any], cwd: Path | None = N
             if stopped:
                 helper.kill()
             watcher.join()
-            if log is not None:
-                log(_summary(folder, helper.returncode, stopped, errors))
+        # Only after a normal end: a failing run's own error is the one line to read.
+        if log is not None:
+            log(_summary(folder, helper.returncode, stopped, errors))
+
+
+def _start_helper(folder: Path, errors: Path, kind: str, notebook: Path,
+                  parameters: Mapping[str, Any], cwd: Path | None) -> subprocess.Popen[bytes]:
+    arguments = [str(folder), kind, str(notebook), json.dumps(dict(parameters))]
+    # This very package, even when it is not installed in the interpreter's environment
+    # (a different copy in the kernel only means different keys: nothing is taken).
+    package_root = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+    with errors.open("wb") as stderr:
+        # Its own session: Ctrl-C reaches the report, which stops the helper itself.
+        return subprocess.Popen(
+            [sys.executable, "-m", "mutualisation.prerender", *arguments],
+            cwd=cwd, env={**os.environ, "PYTHONPATH": path}, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+        )
 
 
 def _summary(folder: Path, returncode: int, stopped: bool, errors: Path) -> str:
@@ -212,7 +247,8 @@ def _summary(folder: Path, returncode: int, stopped: bool, errors: Path) -> str:
     if returncode != 0 and not stopped:
         lines = errors.read_text(encoding="utf-8", errors="replace").strip().splitlines()
         reason = lines[-1] if lines else f"code de sortie {returncode}"
-        return f"dessin anticipé des graphiques en échec ({reason}), le noyau les a dessinés"
+        return (f"dessin anticipé des graphiques en échec ({reason}), {taken} repris, "
+                "le noyau a dessiné les autres")
     return f"graphiques dessinés d'avance, {taken} sur {len(planned)} repris par le noyau"
 
 

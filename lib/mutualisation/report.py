@@ -41,12 +41,10 @@ MANIFEST_PACKAGES = ("mutualisation", "polars", "altair", "vl-convert-python", "
 KERNEL_NAME = "python3"
 #: The kernel's own start-up warnings (unencrypted local TCP) are noise for report runs.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
-#: How every report notebook is run by papermill. Left to itself papermill rewrites the
-#: whole notebook before and after each cell (some 40 writes of up to 0.5 MB for a bilan),
-#: for progress nobody watches here; it still writes it once at the end, and before
-#: raising on a failing cell, so a failure keeps its notebook for diagnosis.
-PAPERMILL_OPTIONS: dict[str, Any] = {"progress_bar": False, "log_output": False,
-                                     "request_save_on_cell_execute": False}
+#: How every report notebook is run by papermill, cold or on a warm kernel. Papermill's
+#: saving of the notebook around each cell stays on (about 0.1 s for a bilan): a kernel that
+#: dies leaves the cells run so far for diagnosis.
+PAPERMILL_OPTIONS: dict[str, Any] = {"progress_bar": False, "log_output": False}
 
 
 class ReportError(Exception):
@@ -147,8 +145,9 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any],
 
     ``draw_ahead`` ("bilan" or "fiche": the kind of ``notebook``) has a helper process draw
     the notebook's charts while the kernel starts (:mod:`mutualisation.prerender`); the
-    executed notebook is the same, byte for byte, and ready sooner; ``log`` gets a line on
-    what it saved.
+    executed notebook is the same (papermill's timestamps apart) and ready sooner; ``log``
+    gets a line on what it saved. Environment variables are set for the kernel in this
+    process's ``os.environ``: one cold run at a time (batches use warm kernels).
     """
     import papermill
 
@@ -156,10 +155,10 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any],
     from .prerender import drawing_ahead
 
     with ExitStack() as stack:
-        kernel_env = {}
-        if draw_ahead is not None:
+        kernel_env: dict[str, str] = {}
+        if draw_ahead is not None and usable_cores() >= 2:
             kernel_env = stack.enter_context(
-                drawing_ahead(draw_ahead, parameters, cwd=output.parent, log=log))
+                drawing_ahead(draw_ahead, notebook, parameters, cwd=output.parent, log=log))
         # The kernel inherits this process's environment: reports always store static
         # charts, even when the analyst's shell asks JupyterLab for interactive ones.
         stack.enter_context(_environment({CHART_MODE_VARIABLE: None, **kernel_env}))
@@ -174,23 +173,32 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any],
         )
 
 
+def _set_environment(values: dict[str, str | None]) -> None:
+    """Set environment variables; None removes one."""
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @contextmanager
 def _environment(changes: dict[str, str | None]) -> Iterator[None]:
     """Set (or, for None, remove) environment variables for the body, then restore them."""
     saved = {name: os.environ.get(name) for name in changes}
     try:
-        for name, value in changes.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _set_environment(changes)
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _set_environment(saved)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (drawing ahead needs a second one to gain anything)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def execute_drawing_ahead(kind: str, log: Callable[[str], None] | None = None) -> Executor:
