@@ -10,6 +10,7 @@ import typer
 
 from .loading import DataError, describe, load_dataset
 from .paths import DATA_DIR, OUTPUTS_DIR
+from .startup import skip_iri_format_checker
 
 app = typer.Typer(
     add_completion=False,
@@ -232,3 +233,4 @@ def template(
 @app.callback()
 def main() -> None:
     """Bilan du schéma de mutualisation."""
+    skip_iri_format_checker()  # before any command imports nbformat (and so jsonschema)

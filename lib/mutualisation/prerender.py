@@ -39,6 +39,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from .startup import skip_iri_format_checker
+
 #: Environment variable giving a kernel the folder of the charts drawn ahead for it.
 VARIABLE = "MUTUALISATION_SVG_AHEAD"
 PLAN = "plan.json"
@@ -125,18 +127,6 @@ def display_order(names: Iterable[str], notebook: Path) -> list[str]:
     return sorted(names, key=position)
 
 
-def _without_iri_checker() -> None:
-    """Spare this helper process the import of rfc3987-syntax (1.5 to 2.5 s here).
-
-    jsonschema (imported by Altair) imports rfc3987-syntax when present, only to check the
-    ``iri`` string format, and that package builds its grammar at import time
-    (python-jsonschema/jsonschema#1428). Nothing in this short-lived process checks that
-    format. Kernels are left alone: they are the analysts' environment.
-    """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
-
 def _figures(kind: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
     """The charts the notebook of ``kind`` builds with ``parameters``, by figure name."""
     if kind == "bilan":
@@ -165,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebook", type=Path, help="the notebook run (for its display order)")
     parser.add_argument("parameters", help="the notebook's papermill parameters, as JSON")
     args = parser.parse_args(argv)
-    _without_iri_checker()
+    skip_iri_format_checker()
     try:
         from . import charts
 
