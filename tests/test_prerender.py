@@ -196,3 +196,18 @@ def test_a_cold_report_kernel_takes_every_chart_from_the_helper(small_data: Path
     assert match.group(1) == match.group(2)
     assert int(match.group(1)) >= 8
     assert prerender.VARIABLE not in os.environ
+
+
+def test_kernel_environment_is_restored_even_after_a_failure(monkeypatch) -> None:
+    from mutualisation.notebook import CHART_MODE_VARIABLE
+    from mutualisation.report import _environment
+
+    monkeypatch.setenv(CHART_MODE_VARIABLE, "interactif")
+    monkeypatch.setenv(prerender.VARIABLE, "/ancien")
+    with (pytest.raises(RuntimeError),
+          _environment({CHART_MODE_VARIABLE: None, prerender.VARIABLE: "/nouveau"})):
+        assert CHART_MODE_VARIABLE not in os.environ
+        assert os.environ[prerender.VARIABLE] == "/nouveau"
+        raise RuntimeError("panne")
+    assert os.environ[CHART_MODE_VARIABLE] == "interactif"
+    assert os.environ[prerender.VARIABLE] == "/ancien"
