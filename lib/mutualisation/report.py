@@ -152,7 +152,7 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any],
     import papermill
 
     from .notebook import CHART_MODE_VARIABLE
-    from .prerender import drawing_ahead
+    from .prerender import VARIABLE, drawing_ahead
 
     with ExitStack() as stack:
         kernel_env: dict[str, str] = {}
@@ -160,8 +160,10 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any],
             kernel_env = stack.enter_context(
                 drawing_ahead(draw_ahead, notebook, parameters, cwd=output.parent, log=log))
         # The kernel inherits this process's environment: reports always store static
-        # charts, even when the analyst's shell asks JupyterLab for interactive ones.
-        stack.enter_context(_environment({CHART_MODE_VARIABLE: None, **kernel_env}))
+        # charts, even when the analyst's shell asks JupyterLab for interactive ones, and
+        # only take charts drawn ahead for this very run.
+        stack.enter_context(_environment({CHART_MODE_VARIABLE: None, VARIABLE: None,
+                                          **kernel_env}))
         papermill.execute_notebook(
             str(notebook),
             str(output),
