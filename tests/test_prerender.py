@@ -14,6 +14,7 @@ import pytest
 from mutualisation import charts, prerender
 from mutualisation.bilan import Bilan
 from mutualisation.fiche import Fiche
+from mutualisation.files import write_whole
 from mutualisation.report import BILAN_NOTEBOOK, FICHE_NOTEBOOK, execute
 
 KEY = "a" * 64
@@ -49,7 +50,7 @@ def test_a_key_outside_the_plan_is_not_waited_for(tmp_path: Path) -> None:
 
 def test_a_planned_chart_is_waited_for_and_marked_taken(tmp_path: Path) -> None:
     plan(tmp_path, KEY)
-    writer = later(0.3, lambda: prerender._write_whole(tmp_path / f"{KEY}.svg",
+    writer = later(0.3, lambda: write_whole(tmp_path / f"{KEY}.svg",
                                                         "<svg>é</svg>".encode()))
     assert prerender.drawn_ahead(KEY, tmp_path, wait_limit=10) == "<svg>é</svg>"
     writer.join()

@@ -383,9 +383,23 @@ def _room_for_labels(largest: object) -> alt.Scale:
     return alt.Scale(domain=[0, top * 1.08], nice=True)
 
 
-def _series_scale(order: Sequence[str]) -> alt.Scale:
-    """The fixed colours of "Actions inscrites" / "Actions déployées", in ``order``."""
-    return alt.Scale(domain=list(order), range=[_SERIES_COLOURS[s] for s in order])
+def _series_colour(order: Sequence[str]) -> alt.Color:
+    """Colour by series: "Actions inscrites" / "Actions déployées", fixed colours, ``order``."""
+    return alt.Color(
+        "serie:N",
+        sort=list(order),
+        scale=alt.Scale(domain=list(order), range=[_SERIES_COLOURS[s] for s in order]),
+        legend=alt.Legend(title=None, orient="top"),
+    )
+
+
+def _series_tooltip(category: alt.Tooltip) -> list[alt.Tooltip]:
+    """Tooltip of a bar of the two series: its ``category``, its series, its count."""
+    return [
+        category,
+        alt.Tooltip("serie:N", title="Série"),
+        alt.Tooltip("actions:Q", title="Nombre d'actions", format=",d"),
+    ]
 
 
 def _domain_colours(domains: Sequence[str]) -> alt.Scale:
@@ -452,17 +466,8 @@ def actions_by_year(series: pl.DataFrame) -> alt.LayerChart:
             title="Nombre d'actions",
             axis=alt.Axis(format=",d", tickMinStep=1),
         ),
-        color=alt.Color(
-            "serie:N",
-            sort=order,
-            scale=_series_scale(order),
-            legend=alt.Legend(title=None, orient="top"),
-        ),
-        tooltip=[
-            alt.Tooltip("annee:N", title="Année"),
-            alt.Tooltip("serie:N", title="Série"),
-            alt.Tooltip("actions:Q", title="Nombre d'actions", format=",d"),
-        ],
+        color=_series_colour(order),
+        tooltip=_series_tooltip(alt.Tooltip("annee:N", title="Année")),
     )
     bars = base.mark_bar()
     labels = base.mark_text(dy=-7).encode(
@@ -652,17 +657,8 @@ def by_domain(frame: pl.DataFrame) -> alt.HConcatChart | alt.Chart:
             scale=_room_for_labels(frame["actions_inscrites"].max()),
             axis=alt.Axis(format=",d", tickMinStep=1),
         ),
-        color=alt.Color(
-            "serie:N",
-            sort=series,
-            scale=_series_scale(series),
-            legend=alt.Legend(title=None, orient="top"),
-        ),
-        tooltip=[
-            alt.Tooltip("domaine:N", title="Domaine"),
-            alt.Tooltip("serie:N", title="Série"),
-            alt.Tooltip("actions:Q", title="Nombre d'actions", format=",d"),
-        ],
+        color=_series_colour(series),
+        tooltip=_series_tooltip(alt.Tooltip("domaine:N", title="Domaine")),
     )
     left = alt.layer(
         actions.mark_bar(),

@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from .files import write_whole
 from .formatting import fr_int, fr_percent, plural
 from .paths import FICHES_DIR
 
@@ -96,7 +97,5 @@ def write_index(out: Path) -> Path:
     """Write ``out/index.html`` (replaced in one rename) and return its path."""
     out.mkdir(parents=True, exist_ok=True)
     target = out / INDEX_FILE
-    staging = out / f".{INDEX_FILE}.tmp"
-    staging.write_text(render_index(out), encoding="utf-8")
-    staging.replace(target)
+    write_whole(target, render_index(out).encode("utf-8"))
     return target

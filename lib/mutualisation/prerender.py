@@ -39,6 +39,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from .files import write_whole
 from .startup import skip_iri_format_checker
 
 #: Environment variable giving a kernel the folder of the charts drawn ahead for it.
@@ -95,24 +96,17 @@ def drawn_ahead(key: str, folder: Path | None = None,
         time.sleep(_POLL)
 
 
-def _write_whole(path: Path, data: bytes) -> None:
-    """Write ``path`` so that a reader sees nothing or everything."""
-    partial = path.with_name(f".{path.name}.partiel")
-    partial.write_bytes(data)
-    partial.replace(path)
-
-
 def draw_into(folder: Path, specs: Iterable[dict[str, Any]],
               key: Callable[[dict[str, Any]], str],
               draw: Callable[[dict[str, Any]], str]) -> None:
     """Announce the keys of ``specs`` in the plan, then draw each, in order, into ``<key>.svg``."""
     specs = list(specs)
     keys = [key(spec) for spec in specs]
-    _write_whole(folder / PLAN, json.dumps(sorted(set(keys))).encode("utf-8"))
+    write_whole(folder / PLAN, json.dumps(sorted(set(keys))).encode("utf-8"))
     for spec, name in zip(specs, keys, strict=True):
         target = folder / f"{name}.svg"
         if not target.exists():
-            _write_whole(target, draw(spec).encode("utf-8"))
+            write_whole(target, draw(spec).encode("utf-8"))
 
 
 def display_order(names: Iterable[str], notebook: Path) -> list[str]:
