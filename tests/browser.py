@@ -23,8 +23,19 @@ from typing import Any, NoReturn
 
 import pytest
 
-# One list of browser paths, flags and allowed schemes for the tests and the PDF printer.
-from mutualisation.exports import ALLOWED_SCHEMES, CHROMIUM_ARGS, CHROMIUM_CANDIDATES
+#: Where Debian's package puts the browser; the real binary first (the wrapper script in
+#: /usr/bin prints a harmless warning). The browser is a test tool only: bilan.pdf is
+#: printed by WeasyPrint (mutualisation.exports).
+CHROMIUM_CANDIDATES: tuple[str, ...] = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
+CHROMIUM_ARGS: list[str] = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+]
+#: URL schemes a page may load in the browser; everything else is aborted.
+ALLOWED_SCHEMES: tuple[str, ...] = ("file:", "data:", "blob:")
 
 #: What counts as a chart in a page exported by mutualisation.html: the images and
 #: top-level SVGs of the code cells' outputs.

@@ -412,3 +412,186 @@ def test_uptake_by_size_ordered_by_size(all_charts):
 def test_missing_column_is_reported(series):
     with pytest.raises(ValueError, match="actions_deployees"):
         actions_by_year(series.drop("actions_deployees"))
+
+
+# --------------------------------------------------------------------------
+# The largest intercommunalities (bench/big_data.py: 158 communes × 100 actions)
+# --------------------------------------------------------------------------
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _marks(svg: str) -> dict[str, int]:
+    """Number of items of each mark group of an SVG ("layer_0_marks": 156, ...)."""
+    found = {}
+    for name, inner in re.findall(
+        r'<g class="mark-\w+ role-mark ([^"]*)"[^>]*>(.*?)</g>', svg, flags=re.S
+    ):
+        found[name] = len(re.findall(r"<(?:path|line|text)\b", inner))
+    return found
+
+
+def _axis_labels(svg: str) -> list[list[str]]:
+    """The labels of each axis of an SVG, axis by axis."""
+    return [
+        [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", inner)]
+        for inner in re.findall(
+            r'<g class="mark-text role-axis-label"[^>]*>(.*?)</g>', svg, flags=re.S
+        )
+    ]
+
+
+@pytest.fixture(scope="module")
+def big_bilan(tmp_path_factory):
+    """The bilan of the last year of a generated EPCI of 158 communes and 100 actions."""
+    import importlib.util
+
+    from mutualisation.bilan import Bilan
+
+    spec = importlib.util.spec_from_file_location("big_data", BENCH / "big_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    folder = module.write_big_dataset(tmp_path_factory.mktemp("big"), communes=158,
+                                      actions=100, years=10)
+    return Bilan.build(folder)
+
+
+@pytest.fixture(scope="module")
+def big_svgs(big_bilan) -> dict[str, str]:
+    return {name: to_svg(chart) for name, chart in big_bilan.figures.items()}
+
+
+def test_big_data_set_is_as_large_as_the_largest_epci(big_bilan):
+    figures = big_bilan.indicators
+    deployed = figures["actions_deployees"]
+    assert big_bilan.dataset.communes.height == 158
+    assert big_bilan.dataset.actions.height == 100
+    assert figures["communes_membres"] * deployed > charts.MATRIX_FULL_GRID_CELLS
+    assert big_bilan.dataset.participations.height > 3000
+
+
+def test_every_chart_of_a_big_bilan_renders(big_bilan, big_svgs):
+    assert sorted(big_svgs) == sorted(big_bilan.figures)
+    for name, svg in big_svgs.items():
+        assert svg.startswith("<svg"), name
+        shown = " ".join(texts(svg))
+        for word in ("entries", "undefined", "NaN", "null"):
+            assert word not in shown, (name, word)
+
+
+def test_big_matrix_has_every_commune_action_and_participation(big_bilan, big_svgs):
+    members = big_bilan.communes.height
+    deployed = big_bilan.actions.filter(pl.col("deployee"))
+    participations = int(deployed["nb_communes"].sum())
+    svg = big_svgs["matrice"]
+    # one grey band per commune, one border per action, one cell per participation
+    assert _marks(svg) == {"layer_0_marks": members, "layer_1_marks": deployed.height,
+                           "layer_2_marks": participations}
+    ids, communes = _axis_labels(svg)
+    assert sorted(ids) == sorted(deployed["action_id"].to_list())
+    assert len(communes) == members
+    assert len(svg) < 600_000  # about 100 bytes a participation, not a cell
+    spec = to_dict(big_bilan.figures["matrice"])
+    assert spec["width"] == {"step": 8} and spec["height"] == {"step": 10}
+    assert spec["layer"][2]["encoding"]["color"]["legend"]["orient"] == "top"
+
+
+def test_big_bars_keep_every_action_and_their_ids(big_bilan, big_svgs):
+    deployed = big_bilan.actions.filter(pl.col("deployee"))
+    svg = big_svgs["participations_par_action"]
+    assert _marks(svg) == {"layer_0_marks": deployed.height, "layer_1_marks": deployed.height}
+    spec = to_dict(big_bilan.figures["participations_par_action"])
+    labels = spec["layer"][0]["encoding"]["y"]["sort"]
+    assert len(set(labels)) == deployed.height
+    twins = [label for label in labels if re.search(r" \([A-Z]{3}\d\d\)$", label)]
+    assert twins and all(len(label) <= charts.LABEL_CHARS for label in twins)
+    assert spec["height"] == {"step": 16}
+
+
+def test_big_histogram_has_room_for_its_values(big_bilan, big_svgs):
+    largest = int(big_bilan.distribution["nb_actions"].max())
+    spec = to_dict(big_bilan.figures["distribution"])
+    assert spec["width"] >= charts.HISTOGRAM_STEP * (largest + 1)
+    (numbers, _counts) = _axis_labels(big_svgs["distribution"])
+    assert numbers == [str(n) for n in range(largest + 1)]
+
+
+def test_dense_histogram_stays_within_a_page():
+    frame = pl.DataFrame({"nb_actions": list(range(92)), "communes": [1] * 92})
+    spec = to_dict(actions_distribution(frame))
+    assert spec["width"] == charts.HISTOGRAM_MAX_WIDTH
+    assert spec["layer"][0]["encoding"]["x"]["axis"]["labelOverlap"] == "parity"
+
+
+def test_many_domains_each_have_a_legend_entry_and_a_colour():
+    n = 40
+    frame = pl.DataFrame(
+        {
+            "action_id": [f"A{i:02d}" for i in range(n)],
+            "libelle": [f"Action {i}" for i in range(n)],
+            "domaine": [f"domaine {i:02d}" for i in range(n)],
+            "date_deploiement": [dt.date(2016, 1, 1)] * n,
+            "deployee": [True] * n,
+            "nb_communes": list(range(n)),
+        }
+    )
+    chart = participations_by_action(frame)
+    shown = texts(to_svg(chart))
+    assert all(f"domaine {i:02d}" in shown for i in range(n))
+    assert not any("entries" in t for t in shown)
+    colours = to_dict(chart)["layer"][0]["encoding"]["color"]["scale"]["range"]
+    assert len(set(colours[:17])) == 17
+
+
+def test_twin_labels_keep_their_ids_when_shortened():
+    libelle = "Groupement de commandes : système d'information géographique et cartographie"
+    frame = pl.DataFrame({"action_id": ["URB01", "URB02", "ACH01"],
+                          "libelle": [libelle, libelle, "Achats"]})
+    labels = charts._unique_labels(frame)["etiquette"].to_list()
+    assert labels[2] == "Achats"
+    assert labels[0].endswith("… (URB01)") and labels[1].endswith("… (URB02)")
+    assert all(len(label) == charts.LABEL_CHARS for label in labels[:2])
+
+
+def test_small_matrix_keeps_one_cell_per_commune_and_action(all_charts, per_commune):
+    spec = to_dict(all_charts["commune_action_matrix"])
+    assert "layer" not in spec
+    (values,) = spec["datasets"].values()
+    assert len(values) == per_commune.height * 4  # every cell, 4 deployed actions
+
+
+def test_matrix_of_every_commune_in_every_action_passes_altairs_row_limit():
+    """158 communes × 100 actions, all taken part in: 15,800 rows of data, above the
+    5,000 of Altair's MaxRowsError, lifted for this chart only."""
+    actions = [f"A{i:03d}" for i in range(100)]
+    communes = pl.DataFrame(
+        {"code_insee": [f"59{i:03d}" for i in range(158)],
+         "nom": [f"Commune {i:03d}" for i in range(158)],
+         "actions": [actions] * 158},
+        schema_overrides={"actions": pl.List(pl.String)},
+    )
+    status = pl.DataFrame({"action_id": actions, "libelle": actions, "deployee": [True] * 100,
+                           "nb_communes": [158] * 100})
+    chart = charts.named(commune_action_matrix(communes, status), "matrice")
+    assert len(chart.layer[2].data) == 15_800
+    svg = to_svg(chart)
+    assert _marks(svg)["layer_2_marks"] == 15_800
+    with pytest.raises(alt.MaxRowsError):  # the limit still holds for every other chart
+        alt.Chart(pl.DataFrame({"x": range(5_001)})).mark_point().encode(x="x:Q").to_dict()
+
+
+def test_a_long_domain_legend_under_a_chart_wraps():
+    n = 12
+    frame = pl.DataFrame(
+        {
+            "action_id": [f"A{i:02d}" for i in range(n)],
+            "libelle": [f"Action {i}" for i in range(n)],
+            "domaine": [f"domaine {i:02d}" for i in range(n)],
+            "depuis": [dt.date(2016 + i % 8, 1, 1) for i in range(n)],
+        }
+    )
+    spec = to_dict(charts.commune_actions_timeline(frame, dt.date(2024, 12, 31)))
+    legend = spec["layer"][0]["encoding"]["color"]["legend"]
+    assert legend["columns"] == charts.LEGEND_COLUMNS and legend["symbolLimit"] == 0
+    assert all(f"domaine {i:02d}" in texts(to_svg(charts.commune_actions_timeline(
+        frame, dt.date(2024, 12, 31)))) for i in range(n))

@@ -169,6 +169,111 @@ def test_manifest_lists_a_shared_workbook_once(tmp_path: Path) -> None:
     assert list(inputs) == ["donnees.xlsx"]
 
 
+# --------------------------------------------------------------------------- cells that lie
+
+
+def _rewrite_sheet(path: Path, sheet_xml: str, edit) -> None:
+    """Edit one part of a workbook in place (xlsxwriter can't write every case)."""
+    with zipfile.ZipFile(path) as book:
+        parts = {info: book.read(info) for info in book.infolist()}
+    with zipfile.ZipFile(path, "w") as book:
+        for info, data in parts.items():
+            book.writestr(info, edit(data.decode()) if info.filename == sheet_xml else data)
+
+
+def _communes_book(path: Path, skip_rows: int = 0) -> Path:
+    """communes only, in a workbook of its own; population written as a formula's result."""
+    frames = {"communes": _frames()["communes"].drop("population")}
+    _write_book(path, frames, skip_rows=skip_rows)
+    return path
+
+
+def test_formula_without_stored_result_is_an_error(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path)
+    (folder / "communes.csv").unlink()
+    book = _communes_book(folder / "donnees.xlsx")
+    with xlsxwriter.Workbook(tmp_path / "probe.xlsx") as probe:  # the XML of a formula cell
+        probe.add_worksheet().write_formula("A1", "=1+1")
+    with zipfile.ZipFile(tmp_path / "probe.xlsx") as probe:
+        cell = re.search(r"<c r=\"A1\".*?</c>", probe.read("xl/worksheets/sheet1.xml").decode())
+    assert cell.group() == '<c r="A1"><f>1+1</f><v>0</v></c>'  # xlsxwriter stores 0
+    # As a program that never calculates (openpyxl, a script) leaves it: no <v> at all.
+    formula = '<c r="D3"><f>SUM(A1:A2)</f></c>'
+    _rewrite_sheet(book, "xl/worksheets/sheet2.xml",
+                   lambda xml: re.sub(r'(<row r="3"[^>]*>.*?)</row>', rf"\1{formula}</row>", xml,
+                                      count=1))
+    lines = _problems(folder)
+    assert lines == [
+        "donnees.xlsx (feuille « communes »), ligne 3, colonne « date_sortie », valeur "
+        "« =SUM(A1:A2) » : cellule D3 : formule sans résultat enregistré (ouvrir le classeur "
+        "dans Excel ou LibreOffice, recalculer et enregistrer)"]
+
+
+def test_error_cells_are_errors_not_empty_cells(tmp_path: Path) -> None:
+    path = tmp_path / "donnees.xlsx"
+    frames = _frames()
+    with xlsxwriter.Workbook(path) as book:
+        for name, frame in frames.items():
+            sheet = book.add_worksheet(name)
+            sheet.write_row(0, 0, frame.columns)
+            for r, row in enumerate(frame.iter_rows(), start=1):
+                sheet.write_row(r, 0, row)
+            if name == "participations":  # a lookup that failed, on a whole row
+                sheet.write_formula(6, 0, '=VLOOKUP("Lomme",communes!A:B,1,FALSE)', None, "#N/A")
+                sheet.write_formula(6, 2, "=1/0", None, "#DIV/0!")
+    lines = _problems(tmp_path)
+    label = "donnees.xlsx (feuille « participations »), ligne 7"
+    assert lines == [f"{label}, colonne « code_insee », valeur « #N/A » : cellule A7 en erreur",
+                     f"{label}, colonne « date_debut », valeur « #DIV/0! » : cellule C7 en "
+                     "erreur"]
+
+
+def test_sheet_header_problems_use_excel_letters(tmp_path: Path) -> None:
+    frames = _frames()
+    communes = frames["communes"].with_columns(pl.lit("2099-01-01").alias("Date_Adhesion "),
+                                               pl.lit("x").alias("__ligne__"))
+    _write_book(tmp_path / "donnees.xlsx", dict(frames, communes=communes), skip_rows=1)
+    label = "donnees.xlsx (feuille « communes »), ligne 2"
+    assert _problems(tmp_path) == [
+        f"{label}, colonne « date_adhesion » : colonne en double (colonnes C et F, écrites "
+        "« date_adhesion » et « Date_Adhesion  ») : n'en garder qu'une",
+        f"{label}, colonne « __ligne__ » : nom de colonne réservé (commençant par « __ ») : "
+        "renommer la colonne",
+    ]
+
+
+def test_filled_column_without_header_in_a_sheet(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path)
+    (folder / "actions.csv").unlink()
+    with xlsxwriter.Workbook(folder / "actions.xlsx") as book:  # the table starts at B1
+        sheet = book.add_worksheet("Feuil1")
+        for r, row in enumerate(_frames()["actions"].iter_rows()):
+            sheet.write_row(r + 1, 1, row)
+        sheet.write_row(0, 1, _frames()["actions"].columns)
+        sheet.write_string(2, 7, "à revoir")
+    assert _problems(folder) == [
+        "actions.xlsx, ligne 1 : colonne H sans en-tête mais remplie (ligne 3 : « à revoir ») "
+        ": lui donner un nom ou la vider"]
+
+
+def test_empty_sheet(tmp_path: Path) -> None:
+    frames = _frames()
+    _write_book(tmp_path / "donnees.xlsx", {k: v for k, v in frames.items() if k != "actions"})
+    with xlsxwriter.Workbook(tmp_path / "actions.xlsx") as book:
+        book.add_worksheet("actions")
+    assert _problems(tmp_path) == ["actions.xlsx : feuille vide (aucune ligne d'en-tête)"]
+
+
+def test_exactly_duplicate_sheet_headers(tmp_path: Path) -> None:
+    frames = _frames()
+    _write_book(tmp_path / "donnees.xlsx", frames,
+                headers={"actions": ["action_id", "libelle", "date_inscription",
+                                     "date_deploiement", "action_id"]})
+    assert _problems(tmp_path) == [
+        "donnees.xlsx (feuille « actions »), ligne 1, colonne « action_id » : colonne en double "
+        "(colonnes A et E) : n'en garder qu'une"]
+
+
 # --------------------------------------------------------------------------- the template
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -80,7 +83,8 @@ def test_report_folder_contents(small_report) -> None:
     assert {"bilan.ipynb", "bilan.html", "indicators.json", "manifest.json"} <= names
     assert any(n.startswith("tables/") and n.endswith(".csv") for n in names)
     assert any(n.startswith("figures/") and n.endswith(".svg") for n in names)
-    assert not any(p.name.startswith(".") for p in out.iterdir())  # no staging left
+    # No staging folder or journal left; the lock file stays (removing it would race waiters).
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".verrou"]
 
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     for table in ("communes", "actions", "participations"):
@@ -233,3 +237,171 @@ def test_unwritable_out_is_a_clear_error(small_report, tmp_path: Path) -> None:
         assert result.stderr.startswith(f"--out : écriture impossible dans « {blocker} »")
         assert "Traceback" not in result.stderr
     assert blocker.read_text() == "pas un dossier"
+
+
+# --------------------------------------------------------------------------- failures and locks
+
+STORED_2019 = OUTPUTS_DIR / "2019" / "bilan.ipynb"
+
+
+def copy_stored(template: Path, output: Path, parameters: dict) -> None:
+    """An executor that 'runs' the bilan by copying the stored 2019 notebook (fast)."""
+    shutil.copyfile(STORED_2019, output)
+
+
+def quick_report(out: Path, **kwargs) -> Path:
+    return report_module.run_report(2019, DATA_DIR, out, executor=copy_stored, pdf=False,
+                                    **kwargs)
+
+
+def leftovers(out: Path) -> list[str]:
+    return sorted(p.name for p in out.iterdir() if p.name.startswith(".")
+                  and p.name != ".verrou")
+
+
+def test_a_full_disk_keeps_the_previous_report_and_leaves_nothing(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    from mutualisation import exports
+
+    out = tmp_path / "out"
+    before = digest(quick_report(out))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "bilan.xlsx")
+
+    monkeypatch.setattr(exports, "write_workbook", full)
+    with pytest.raises(report_module.ReportError) as info:
+        quick_report(out)
+    message = str(info.value)
+    assert message.startswith(f"disque plein : {out / '2019'} n'a pas pu être écrit (")
+    assert "Mo libres" in message and "le rapport précédent est intact" in message
+    assert "Notebook conservé" not in message
+    assert digest(out / "2019") == before
+    assert leftovers(out) == []
+
+
+def test_ctrl_c_keeps_the_partial_notebook_where_the_message_says(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    before = digest(quick_report(out))
+
+    def interrupted(template: Path, output: Path, parameters: dict) -> None:
+        output.write_text("{}")  # papermill saves the notebook as cells run
+        raise KeyboardInterrupt
+
+    with pytest.raises(report_module.Interrupted) as info:
+        report_module.run_report(2019, DATA_DIR, out, executor=interrupted, pdf=False)
+    kept = out / ".echec-2019" / "bilan.ipynb"
+    assert str(info.value) == (f"interrompu : {out / '2019'} n'a pas été modifié. "
+                               f"Notebook partiel conservé : {kept}")
+    assert kept.read_text() == "{}"
+    assert digest(out / "2019") == before
+    assert leftovers(out) == [".echec-2019"]
+    quick_report(out)  # the next success removes the kept notebook
+    assert leftovers(out) == []
+
+
+def test_a_failure_names_a_kept_notebook_only_when_there_is_one(tmp_path: Path) -> None:
+    def broken(template: Path, output: Path, parameters: dict) -> None:
+        raise RuntimeError("le noyau n'a pas démarré")
+
+    out = tmp_path / "out"
+    with pytest.raises(report_module.ReportError) as info:
+        report_module.run_report(2019, DATA_DIR, out, executor=broken, pdf=False)
+    assert str(info.value) == ("le rapport n'a pas pu être écrit (RuntimeError : le noyau "
+                               "n'a pas démarré).")
+    assert leftovers(out) == []
+    assert not (out / "2019").exists()
+
+
+def test_a_report_folder_that_is_a_link_is_refused_before_any_work(tmp_path: Path) -> None:
+    real = tmp_path / "ailleurs"
+    real.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "2019").symlink_to(real)
+
+    def never(*args) -> None:
+        raise AssertionError("the notebook must not run")
+
+    with pytest.raises(report_module.ReportError, match="est un lien symbolique"):
+        report_module.run_report(2019, DATA_DIR, out, executor=never, pdf=False)
+    assert list(real.iterdir()) == []
+    assert (out / "2019").is_symlink()
+
+
+def test_out_through_a_link_is_followed(tmp_path: Path) -> None:
+    real = tmp_path / "reel"
+    real.mkdir()
+    link = tmp_path / "lien"
+    link.symlink_to(real, target_is_directory=True)
+    quick_report(link)
+    assert (real / "2019" / "indicators.json").is_file()
+    assert link.is_symlink() and leftovers(real) == []
+
+
+def test_a_stage_left_by_a_killed_run_is_recovered_by_the_next(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    quick_report(out)
+    # A run killed while building, and a run of an earlier version killed between its renames.
+    (out / ".en-cours-2019-999999-1").mkdir()
+    (out / "2019").rename(out / ".ancien-2019")
+    quick_report(out)
+    assert (out / "2019" / "indicators.json").is_file()
+    assert leftovers(out) == []
+
+
+@pytest.mark.parametrize("values", [["--year", "²"], ["--year", "2101"], ["--seuils", "1,²"],
+                                    ["--seuils", "1,99999999999999999999"]])
+def test_parameters_beyond_bounds_are_one_line(tmp_path: Path, values: list[str]) -> None:
+    result = cli("report", "--out", str(tmp_path), *values)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(values[0] + " : ")
+    assert "Traceback" not in result.stderr
+    assert "1950" in result.stderr or "999" in result.stderr or "invalide" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_busy_folder_with_sans_attendre_stops_at_once(tmp_path: Path) -> None:
+    from mutualisation.publish import output_lock
+
+    with output_lock(tmp_path):
+        result = cli("report", "--year", "2019", "--out", str(tmp_path), "--sans-attendre")
+    assert result.returncode == 75
+    assert result.stderr.startswith(f"{tmp_path} est en cours d'écriture par l'exécution de "
+                                    f"PID {os.getpid()}")
+    assert not (tmp_path / "2019").exists()
+
+
+def test_two_runs_into_one_folder_both_end_cleanly(small_report, tmp_path: Path) -> None:
+    data, _ = small_report
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "mutualisation", "report", "--year", "2016", "--data",
+               str(data), "--out", str(out)]
+    first = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    # The first run says what it does once it holds the folder; then the second starts.
+    assert "exécution du notebook" in first.stderr.readline()
+    second = subprocess.run(command, capture_output=True, text=True, check=False)
+    rest = first.stderr.read()
+    assert first.wait() == 0, rest
+    assert second.returncode == 0, second.stderr
+    assert f"PID {first.pid}" in second.stderr and "attente de sa fin" in second.stderr
+    assert (out / "2016" / "indicators.json").is_file()
+    assert leftovers(out) == []
+
+
+def test_the_report_and_its_pdf_need_no_browser(small_report, tmp_path: Path) -> None:
+    """No Chromium on the PATH, Playwright unimportable: the whole report, PDF included."""
+    data, _ = small_report
+    script = ("import sys; sys.modules['playwright'] = None; "
+              "from mutualisation.cli import app; sys.argv[0] = 'mutualisation'; app()")
+    empty = tmp_path / "vide"
+    empty.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", script, "report", "--year", "2016", "--data", str(data),
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "PATH": str(empty)})
+    assert result.returncode == 0, result.stderr
+    pdf = (tmp_path / "out" / "2016" / "bilan.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and len(pdf) > 10_000

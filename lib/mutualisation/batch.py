@@ -11,12 +11,12 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from .loading import DataError
-from .report import Executor, ReportError
+from .report import Executor, Interrupted, ReportError
 
 #: A job: its label for people ("bilan 2019", "fiche 59350 Lille") and the work, which
 #: receives the executor of a warm kernel and returns the folder it wrote.
@@ -97,13 +97,25 @@ def run_jobs(jobs: list[Job], description: str, workers: int | None = None) -> l
         progress.finished(outcome)
         return outcome
 
+    outcomes: list[Outcome | None] = [None] * len(jobs)
+    futures: dict[Future[Outcome], int] = {}
     try:
         with KernelPool(size=size) as pool, ThreadPoolExecutor(max_workers=size) as threads:
-            futures = {threads.submit(run, label, work, pool): i
-                       for i, (label, work) in enumerate(jobs)}
-            outcomes: list[Outcome | None] = [None] * len(jobs)
-            for future in as_completed(futures):
-                outcomes[futures[future]] = future.result()
+            for i, (label, work) in enumerate(jobs):
+                futures[threads.submit(run, label, work, pool)] = i
+            try:
+                for future in as_completed(futures):
+                    outcomes[futures[future]] = future.result()
+            except KeyboardInterrupt:
+                # Jobs not started are dropped; the ones running finish and publish whole
+                # (leaving the with-block waits for them), so no folder is left half-done.
+                for future in futures:
+                    future.cancel()
+                raise
+    except KeyboardInterrupt:
+        done = sum(1 for f in futures if f.done() and not f.cancelled() and f.result().ok)
+        raise Interrupted(f"interrompu : {done} sur {len(jobs)} écrits, "
+                          "les autres rapports n'ont pas été modifiés") from None
     finally:
         progress.close()
     return [o for o in outcomes if o is not None]

@@ -85,6 +85,16 @@ PALETTE: tuple[str, ...] = (
     "#000000",  # black
 )
 
+#: Colours of action domains after the 12 of :data:`PALETTE` (the rest of Paul Tol's
+#: "muted" scheme): 17 domains get 17 colours before any repeats.
+EXTRA_DOMAIN_COLOURS: tuple[str, ...] = (
+    "#CC6677",  # rose
+    "#DDCC77",  # sand
+    "#117733",  # green
+    "#88CCEE",  # cyan
+    "#AA4499",  # purple
+)
+
 #: Sequential scheme (Vega name) for counts on maps and heat maps (ColorBrewer YlGnBu).
 SEQUENTIAL_SCHEME = "yellowgreenblue"
 
@@ -404,11 +414,28 @@ def _series_tooltip(category: alt.Tooltip) -> list[alt.Tooltip]:
 
 def _domain_colours(domains: Sequence[str]) -> alt.Scale:
     """Colours of the action domains: the palette in order, grey for "non renseigné"."""
+    palette = PALETTE + EXTRA_DOMAIN_COLOURS
     colours = [
-        GREY if domain == NO_DOMAIN else PALETTE[i % len(PALETTE)]
+        GREY if domain == NO_DOMAIN else palette[i % len(palette)]
         for i, domain in enumerate(domains)
     ]
     return alt.Scale(domain=list(domains), range=colours)
+
+
+#: Most domains a legend under a chart lists on one line; more wrap in
+#: :data:`LEGEND_COLUMNS` columns, so that the legend does not widen the chart.
+LEGEND_ONE_LINE = 4
+LEGEND_COLUMNS = 3
+
+
+def _domain_legend(orient: str, count: int = 0) -> alt.Legend:
+    """The legend of the ``count`` domain colours; every domain listed however many there
+    are (Vega otherwise stops at 30 and writes "…N entries", in English). Under a chart,
+    more than :data:`LEGEND_ONE_LINE` domains wrap instead of widening the chart."""
+    if orient == "bottom" and count > LEGEND_ONE_LINE:
+        return alt.Legend(title="Domaine", orient=orient, symbolLimit=0,
+                          columns=LEGEND_COLUMNS)
+    return alt.Legend(title="Domaine", orient=orient, symbolLimit=0)
 
 
 def _domain_order(values: Iterable[str]) -> list[str]:
@@ -542,22 +569,57 @@ def participation_shares(series_long: pl.DataFrame) -> alt.LayerChart:
 _STATUS_COLUMNS = ["action_id", "libelle", "domaine", "date_deploiement", "nb_communes"]
 
 
+#: Longest label (characters) of an action whose id is appended to tell it from another
+#: action of the same libelle: the libelle is cut before the id, so that Vega's
+#: ``labelLimit`` never cuts the id off.
+LABEL_CHARS = 60
+
+
+def _unique_labels(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``etiquette``: the libelle, with the id when two actions share it.
+
+    Such a label longer than :data:`LABEL_CHARS` has its libelle shortened ("…") and keeps
+    the id whole.
+    """
+    shared = frame.select(pl.len().over("libelle") > 1).to_series().to_list()
+    labels = []
+    for (libelle, action_id), twin in zip(
+        frame.select("libelle", "action_id").iter_rows(), shared, strict=True
+    ):
+        if not twin:
+            labels.append(libelle)
+            continue
+        suffix = f" ({action_id})"
+        room = LABEL_CHARS - len(suffix)
+        if len(libelle) > room:
+            libelle = libelle[: room - 1].rstrip() + "…"
+        labels.append(libelle + suffix)
+    return frame.with_columns(pl.Series("etiquette", labels, dtype=pl.String))
+
+
+#: Above this many bars, a chart of actions gets thinner bars and smaller text.
+MANY_BARS = 40
+
+
 def _action_bars(frame: pl.DataFrame, colour: alt.Color | alt.ColorValue) -> alt.LayerChart:
-    """Horizontal bars of nb_communes per action (libelle), largest first, value at the end."""
-    frame = frame.sort(
-        pl.col("nb_communes"),
-        pl.col("libelle"),
-        pl.col("action_id"),
-        descending=[True, False, False],
-    ).with_columns(  # two actions with the same label must not share a bar
-        pl.when(pl.len().over("libelle") > 1)
-        .then(pl.format("{} ({})", "libelle", "action_id"))
-        .otherwise(pl.col("libelle"))
-        .alias("etiquette")
+    """Horizontal bars of nb_communes per action (libelle), largest first, value at the end.
+
+    Every action has its bar however many there are; the chart grows in height (20 pixels
+    a bar, 16 and smaller text above :data:`MANY_BARS` bars).
+    """
+    frame = _unique_labels(  # two actions with the same label must not share a bar
+        frame.sort(
+            pl.col("nb_communes"),
+            pl.col("libelle"),
+            pl.col("action_id"),
+            descending=[True, False, False],
+        )
     )
     order = frame["etiquette"].to_list()
+    many = len(order) > MANY_BARS
     base = alt.Chart(frame).encode(
-        y=alt.Y("etiquette:N", sort=order, title=None),
+        y=alt.Y("etiquette:N", sort=order, title=None,
+                axis=alt.Axis(labelFontSize=10) if many else alt.Undefined),
         x=alt.X(
             "nb_communes:Q",
             title="Nombre de communes participantes",
@@ -573,8 +635,11 @@ def _action_bars(frame: pl.DataFrame, colour: alt.Color | alt.ColorValue) -> alt
         ],
     )
     bars = base.mark_bar().encode(color=colour)
-    values = base.mark_text(align="left", dx=4).encode(text=alt.Text("nb_communes:Q", format=",d"))
-    return alt.layer(bars, values).properties(width=BAR_WIDTH, height=alt.Step(20))
+    values = base.mark_text(align="left", dx=4, **({"fontSize": 10} if many else {})).encode(
+        text=alt.Text("nb_communes:Q", format=",d")
+    )
+    return alt.layer(bars, values).properties(width=BAR_WIDTH,
+                                              height=alt.Step(16 if many else 20))
 
 
 def _deployed(actions_status: pl.DataFrame, name: str, column: str) -> pl.DataFrame:
@@ -613,7 +678,7 @@ def participations_by_action(actions_status: pl.DataFrame) -> alt.LayerChart | a
         "domaine:N",
         sort=domains,
         scale=_domain_colours(domains),
-        legend=alt.Legend(title="Domaine", orient="right"),
+        legend=_domain_legend("right"),
     )
     return _action_bars(frame, colour).properties(title=title)
 
@@ -689,6 +754,34 @@ def by_domain(frame: pl.DataFrame) -> alt.HConcatChart | alt.Chart:
     return alt.hconcat(left, right, spacing=24).properties(title=title)
 
 
+#: Narrowest bar of a histogram (pixels of its band): a two-digit value still fits.
+HISTOGRAM_STEP = 16
+
+
+#: Widest a histogram grows (pixels), to stay within a page of the report.
+HISTOGRAM_MAX_WIDTH = 840
+
+
+def _histogram_width(bars: int, width: int) -> tuple[int, bool]:
+    """The width of a histogram of ``bars`` bars, and whether it is *dense*.
+
+    ``width``, or wider when the bars would get less than :data:`HISTOGRAM_STEP` pixels,
+    up to :data:`HISTOGRAM_MAX_WIDTH`; dense beyond that: smaller values on the bars and
+    every other label of the axis when they would overlap.
+    """
+    wide = max(width, HISTOGRAM_STEP * bars)
+    if wide <= HISTOGRAM_MAX_WIDTH:
+        return wide, False
+    return HISTOGRAM_MAX_WIDTH, True
+
+
+def _histogram_axis(dense: bool) -> alt.Axis:
+    """Axis of the numbers of actions of a histogram (see :func:`_histogram_width`)."""
+    if dense:
+        return alt.Axis(labelAngle=0, labelOverlap="parity")
+    return alt.Axis(labelAngle=0)
+
+
 def actions_distribution(distribution: pl.DataFrame) -> alt.LayerChart | alt.Chart:
     """How many member communes take part in exactly n actions (histogram).
 
@@ -715,13 +808,14 @@ def actions_distribution(distribution: pl.DataFrame) -> alt.LayerChart | alt.Cha
     )
     order = [str(n) for n in counts["nb_actions"].to_list()]
     counts = counts.with_columns(pl.col("nb_actions").cast(pl.String))
+    width, dense = _histogram_width(len(order), WIDTH)
     base = alt.Chart(counts).encode(
         x=alt.X(
             "nb_actions:N",
             sort=order,
             scale=alt.Scale(domain=order),
             title="Nombre d'actions par commune",
-            axis=alt.Axis(labelAngle=0),
+            axis=_histogram_axis(dense),
         ),
         y=alt.Y(
             "communes:Q", title="Nombre de communes", axis=alt.Axis(format=",d", tickMinStep=1)
@@ -734,10 +828,10 @@ def actions_distribution(distribution: pl.DataFrame) -> alt.LayerChart | alt.Cha
     bars = base.mark_bar()
     labels = (
         base.transform_filter(alt.datum.communes > 0)
-        .mark_text(dy=-7)
+        .mark_text(dy=-7, **({"fontSize": 9} if dense else {}))
         .encode(text=alt.Text("communes:Q", format=",d"))
     )
-    return alt.layer(bars, labels).properties(width=WIDTH, height=280, title=title)
+    return alt.layer(bars, labels).properties(width=width, height=280, title=title)
 
 
 # --------------------------------------------------------------------------
@@ -851,13 +945,49 @@ def _commune_labels(actions_per_commune: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: Above this many cells (member communes × deployed actions), :func:`commune_action_matrix`
+#: draws one shape per participation over grey rows cut into cells by white rules, instead
+#: of one shape per cell: the same picture in a fraction of the SVG (158 communes × 91
+#: actions: 14,000 cells, 3,700 participations).
+MATRIX_FULL_GRID_CELLS = 5_000
+#: Width the matrix's columns aim at together (pixels): with many actions the columns
+#: narrow (from 14 down to 8 pixels) to keep the chart within a page of the report.
+MATRIX_COLUMNS_WIDTH = 640
+#: Above this many communes, the matrix's legend goes to the top, beside the action ids.
+MATRIX_LEGEND_TOP_ROWS = 100
+#: Widest commune name on the matrix's rows (pixels, cut with "…" beyond).
+MATRIX_LABEL_LIMIT = 160
+
+
+def _matrix_steps(columns: int) -> tuple[int, int]:
+    """Width of a column of the matrix and the font size of the action ids above it."""
+    step = min(14, max(8, MATRIX_COLUMNS_WIDTH // max(columns, 1)))
+    return step, 9 if step >= 10 else 8
+
+
+def _matrix_x(columns: list[str], font_size: int, **position: Any) -> alt.X:
+    """The columns of the matrix, their action ids above it."""
+    return alt.X(
+        "action_id:N",
+        sort=columns,
+        scale=alt.Scale(domain=columns),
+        title="Actions déployées",
+        axis=alt.Axis(orient="top", labelAngle=-90, labelFontSize=font_size, ticks=False,
+                      domain=False),
+        **position,
+    )
+
+
 def commune_action_matrix(
     actions_per_commune: pl.DataFrame, actions_status: pl.DataFrame
-) -> alt.Chart:
+) -> alt.Chart | alt.LayerChart:
     """Which member commune takes part in which deployed action (a grid of cells).
 
-    Rows: communes in French alphabetical order; columns: deployed actions, the
-    most joined first. About 10 pixels per row, so 90 communes stay readable.
+    Rows: communes in French alphabetical order; columns: deployed actions (their ids),
+    the most joined first. 10 pixels per row, so 90 communes or 158 stay readable;
+    columns of 14 pixels, narrower with many actions (:func:`_matrix_steps`). Every
+    commune and every action has its row or column, whatever the size. Beyond
+    :data:`MATRIX_FULL_GRID_CELLS` cells, see :func:`_sparse_matrix`.
     """
     _require(actions_per_commune, ["code_insee", "nom", "actions"], "commune_action_matrix")
     _require(
@@ -878,6 +1008,34 @@ def commune_action_matrix(
     rows = french_sorted(communes["commune"].to_list())
     taking_part = "participe"
     not_taking_part = "ne participe pas"
+    states = [taking_part, not_taking_part]
+    step, id_font = _matrix_steps(len(columns))
+    y = alt.Y(
+        "commune:N",
+        sort=rows,
+        scale=alt.Scale(domain=rows),
+        title=None,
+        axis=alt.Axis(labelFontSize=8, ticks=False, domain=False,
+                      labelLimit=MATRIX_LABEL_LIMIT),
+    )
+    legend = alt.Legend(title=None, orient="top" if len(rows) > MATRIX_LEGEND_TOP_ROWS
+                        else "bottom")
+    colour = alt.Color(
+        "participation:N",
+        sort=states,
+        scale=alt.Scale(domain=states, range=[PALETTE[0], LIGHT_GREY]),
+        legend=legend,
+    )
+    tooltip = [
+        alt.Tooltip("commune:N", title="Commune"),
+        alt.Tooltip("libelle:N", title="Action"),
+        alt.Tooltip("action_id:N", title="Identifiant"),
+        alt.Tooltip("participation:N", title="Participation"),
+    ]
+    size = {"width": alt.Step(step), "height": alt.Step(10), "title": title}
+    if len(rows) * len(columns) > MATRIX_FULL_GRID_CELLS:
+        return _sparse_matrix(communes, deployed, id_font, y, colour, tooltip, taking_part,
+                              size)
     cells = (
         communes.join(deployed.select("action_id", "libelle"), how="cross")
         .with_columns(
@@ -889,43 +1047,74 @@ def commune_action_matrix(
         .select("commune", "action_id", "libelle", "participation")
         .sort("commune", "action_id")
     )
-    states = [taking_part, not_taking_part]
     return (
         alt.Chart(cells)
         # No ARIA label per cell: it would triple the size of the SVG (2,000+ cells).
         .mark_rect(stroke="white", strokeWidth=0.5, aria=False)
-        .encode(
-            x=alt.X(
-                "action_id:N",
-                sort=columns,
-                scale=alt.Scale(domain=columns),
-                title="Actions déployées",
-                axis=alt.Axis(
-                    orient="top", labelAngle=-90, labelFontSize=9, ticks=False, domain=False
-                ),
-            ),
-            y=alt.Y(
-                "commune:N",
-                sort=rows,
-                scale=alt.Scale(domain=rows),
-                title=None,
-                axis=alt.Axis(labelFontSize=8, ticks=False, domain=False),
-            ),
-            color=alt.Color(
-                "participation:N",
-                sort=states,
-                scale=alt.Scale(domain=states, range=[PALETTE[0], LIGHT_GREY]),
-                legend=alt.Legend(title=None, orient="bottom"),
-            ),
-            tooltip=[
-                alt.Tooltip("commune:N", title="Commune"),
-                alt.Tooltip("libelle:N", title="Action"),
-                alt.Tooltip("action_id:N", title="Identifiant"),
-                alt.Tooltip("participation:N", title="Participation"),
-            ],
-        )
-        .properties(width=alt.Step(14), height=alt.Step(10), title=title)
+        .encode(x=_matrix_x(columns, id_font), y=y, color=colour, tooltip=tooltip)
+        .properties(**size)
     )
+
+
+class _ManyRowsLayerChart(alt.LayerChart):
+    """A layered chart whose data may pass Altair's 5,000-row limit (``MaxRowsError``).
+
+    The limit is lifted deliberately, for this chart only and only while its spec is
+    written (``alt.data_transformers.disable_max_rows()`` around :meth:`to_dict`, which
+    every renderer, ``save`` and :func:`to_dict` go through); copies made by
+    ``properties`` keep the class. The data stays polars frames, which Altair neither
+    copies nor checks row by row until then.
+    """
+
+    def to_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        with alt.data_transformers.disable_max_rows():
+            return super().to_dict(*args, **kwargs)
+
+
+def _sparse_matrix(
+    communes: pl.DataFrame,
+    deployed: pl.DataFrame,
+    id_font: int,
+    y: alt.Y,
+    colour: alt.Color,
+    tooltip: list[alt.Tooltip],
+    taking_part: str,
+    size: dict[str, Any],
+) -> alt.LayerChart:
+    """The matrix of a large intercommunality: one shape per participation only.
+
+    Three layers on the scales of the full grid: a light grey band per commune (the
+    cells where it takes no part), a white rule at the left edge of every column (the
+    cells' borders), and the cells of the participations. One row of data per
+    participation, at most communes × deployed actions: the chart lifts Altair's
+    5,000-row limit for itself (:class:`_ManyRowsLayerChart`); its SVG stays about
+    100 bytes a participation.
+    """
+    columns = deployed["action_id"].to_list()
+    cells = (
+        communes.select("commune", pl.col("actions").alias("action_id"))
+        .explode("action_id")
+        .join(deployed.select("action_id", "libelle"), on="action_id", how="inner")
+        .with_columns(pl.lit(taking_part).alias("participation"))
+        .select("commune", "action_id", "libelle", "participation")
+        .sort("commune", "action_id")
+    )
+    background = (
+        alt.Chart(communes.select("commune").sort("commune"))
+        .mark_rect(color=LIGHT_GREY, stroke="white", strokeWidth=0.5, aria=False)
+        .encode(y=y, tooltip=[alt.Tooltip("commune:N", title="Commune")])
+    )
+    borders = (
+        alt.Chart(deployed.select("action_id"))
+        .mark_rule(color="white", strokeWidth=1, aria=False)
+        .encode(x=_matrix_x(columns, id_font, bandPosition=0))  # same axis: merged
+    )
+    participations = (
+        alt.Chart(cells)
+        .mark_rect(stroke="white", strokeWidth=0.5, aria=False)
+        .encode(x=_matrix_x(columns, id_font), y=y, color=colour, tooltip=tooltip)
+    )
+    return _ManyRowsLayerChart(layer=[background, borders, participations]).properties(**size)
 
 
 #: Population bounds of the size classes of :func:`uptake_by_size`.
@@ -1053,16 +1242,6 @@ def _stable_domain_colours(present: Iterable[str], every: Sequence[str] | None) 
     return alt.Scale(domain=[d for d, _ in pairs], range=[c for _, c in pairs])
 
 
-def _unique_labels(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``etiquette``: the libelle, with the id when two actions share it."""
-    return frame.with_columns(
-        pl.when(pl.len().over("libelle") > 1)
-        .then(pl.format("{} ({})", "libelle", "action_id"))
-        .otherwise(pl.col("libelle"))
-        .alias("etiquette")
-    )
-
-
 def commune_timeline(
     timeline: pl.DataFrame, name: str, size_class_label: str
 ) -> alt.LayerChart | alt.Chart:
@@ -1186,7 +1365,7 @@ def commune_actions_timeline(
             "domaine:N",
             sort=domains,
             scale=colour_scale,
-            legend=alt.Legend(title="Domaine", orient="bottom"),
+            legend=_domain_legend("bottom", len(domains)),
         ),
     )
     mentions = base.mark_text(align="left", dx=4, fontSize=10, color=TEXT_GREY).encode(
@@ -1225,7 +1404,7 @@ def available_actions(
         "domaine:N",
         sort=domains,
         scale=colour_scale,
-        legend=alt.Legend(title="Domaine", orient="right"),
+        legend=_domain_legend("right"),
     )
     return _action_bars(frame, colour).properties(title=title)
 
@@ -1269,9 +1448,10 @@ def peer_distribution(
     )
     order = counts["nb_actions"].to_list()
     groups = [mine, others]
+    width, dense = _histogram_width(len(order), min(WIDTH, max(200, 28 * len(order))))
     base = alt.Chart(counts).encode(
         x=alt.X("nb_actions:N", sort=order, scale=alt.Scale(domain=order),
-                title="Nombre d'actions par commune", axis=alt.Axis(labelAngle=0)),
+                title="Nombre d'actions par commune", axis=_histogram_axis(dense)),
         y=alt.Y("communes:Q", title="Nombre de communes",
                 axis=alt.Axis(format=",d", tickMinStep=1)),
         tooltip=[
@@ -1289,8 +1469,7 @@ def peer_distribution(
     )
     labels = (
         base.transform_filter(alt.datum.communes > 0)
-        .mark_text(dy=-7)
+        .mark_text(dy=-7, **({"fontSize": 9} if dense else {}))
         .encode(text=alt.Text("communes:Q", format=",d"))
     )
-    width = min(WIDTH, max(200, 28 * len(order)))
     return alt.layer(bars, labels).properties(width=width, height=220, title=title)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -24,14 +27,45 @@ DataOption = Annotated[
 ]
 
 
-def fail(lines: list[str], code: int = 2) -> None:
+#: Exit statuses besides 0: 1 a run failed, 2 bad input or parameters, 75 the output folder
+#: is held by another run (``--sans-attendre``; EX_TEMPFAIL: try again later), 130 Ctrl-C.
+EXIT_FAILED, EXIT_INPUT, EXIT_BUSY, EXIT_INTERRUPTED = 1, 2, 75, 130
+
+
+def fail(lines: list[str], code: int = EXIT_INPUT) -> None:
     """Print problems on standard error, one per line, and exit without a traceback."""
     for line in lines:
         print(line, file=sys.stderr)
     raise typer.Exit(code)
 
 
+def log(line: str) -> None:
+    """Progress and warnings of a command, on standard error."""
+    print(line, file=sys.stderr)
+
+
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def interruptible(command: Command) -> Command:
+    """Ctrl-C ends a command with one line and status 130 (Click would say « Aborted! »)."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs) -> None:
+        from .report import Interrupted
+
+        try:
+            command(*args, **kwargs)
+        except Interrupted as err:
+            fail([str(err)], EXIT_INTERRUPTED)
+        except KeyboardInterrupt:
+            fail(["interrompu : rien n'a été modifié par cette commande"], EXIT_INTERRUPTED)
+
+    return run  # type: ignore[return-value]
+
+
 @app.command()
+@interruptible
 def check(data: DataOption = DATA_DIR) -> None:
     """Valide un dossier de données et en affiche le résumé."""
     try:
@@ -41,26 +75,69 @@ def check(data: DataOption = DATA_DIR) -> None:
     print(describe(dataset))
 
 
+def _digits(text: str) -> bool:
+    # str.isdigit() accepts "²" or "٣", which int() then refuses or reads differently; the
+    # length cap keeps int() far from its 4,300-digit limit (bounds are checked afterwards).
+    return text.isascii() and text.isdigit() and len(text) <= 30
+
+
 def parse_year(text: str | None) -> int | None:
-    """The --year option: a four-digit year, or None for the last year of the data."""
+    """The --year option: a year within the bounds of the report, or None for the last one."""
+    from .report import ReportError, validate_parameters
+
     if text is None:
         return None
-    if not text.strip().isdigit():
-        fail([f"--year : année invalide « {text} » (attendu : une année comme 2019)"])
-    return int(text)
+    if not _digits(text.strip()):
+        fail([f"--year : année invalide « {_shown(text)} » (attendu : une année comme 2019)"])
+    try:
+        year, _ = validate_parameters(int(text), (1,))
+    except ReportError as err:
+        fail([f"--year : {err}"])
+    return year
 
 
 def parse_thresholds(text: str) -> list[int]:
-    """The --seuils option: comma-separated positive integers."""
+    """The --seuils option: comma-separated integers within the bounds of the report."""
+    from .report import ReportError, validate_parameters
+
     values = [v.strip() for v in text.split(",") if v.strip()]
-    if not values or not all(v.isdigit() and int(v) > 0 for v in values):
-        fail([f"--seuils : valeur invalide « {text} » (attendu : entiers positifs, ex. 1,2,5)"])
-    return [int(v) for v in values]
+    if not values or not all(_digits(v) for v in values):
+        fail([f"--seuils : valeur invalide « {_shown(text)} » "
+              "(attendu : entiers positifs séparés par des virgules, ex. 1,2,5)"])
+    try:
+        _, thresholds = validate_parameters(2019, [int(v) for v in values])
+    except ReportError as err:
+        fail([f"--seuils : {err}"])
+    return list(thresholds)
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A value typed by the user, with unprintable characters escaped and cut to ``limit``."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return shown if len(shown) <= limit else shown[:limit] + "…"
 
 
 OutOption = Annotated[Path, typer.Option("--out", help="Dossier de sortie.")]
 WorkersOption = Annotated[int | None, typer.Option(
     "--workers", min=1, help="Noyaux Python en parallèle (défaut : un par cœur).")]
+NoWaitOption = Annotated[bool, typer.Option(
+    "--sans-attendre", help="Si une autre exécution écrit déjà dans OUT, s'arrêter aussitôt "
+    "(code 75) au lieu d'attendre sa fin.")]
+
+
+@contextlib.contextmanager
+def holding(out: Path, no_wait: bool) -> Iterator[None]:
+    """The output folder's lock for a whole command; a busy folder is a clear error."""
+    from .publish import OutputBusy, output_lock
+
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(output_lock(out, wait=not no_wait, log=log))
+        except OutputBusy as err:
+            fail([str(err)], EXIT_BUSY)
+        except OSError as err:
+            fail([f"--out : verrou impossible dans « {out} » ({err.strerror or err})"])
+        yield
 
 
 def check_out(out: Path) -> None:
@@ -91,6 +168,7 @@ def _finish_batch(outcomes: list, out: Path, singular: str, plural_form: str) ->
 
 
 @app.command()
+@interruptible
 def report(
     year: Annotated[str | None, typer.Option(
         "--year", help="Année du bilan (défaut : la dernière des données).")] = None,
@@ -101,37 +179,47 @@ def report(
     seuils: Annotated[str, typer.Option(
         "--seuils", help="Seuils « au moins k actions », séparés par des virgules.")] = "1,2,5",
     workers: WorkersOption = None,
+    sans_attendre: NoWaitOption = False,
 ) -> None:
     """Écrit le bilan d'une année dans OUT/ANNÉE/ (notebook, HTML, PDF, Excel, indicateurs)."""
     from .index import write_index
-    from .report import ReportError, run_report
+    from .loading import check_year
+    from .report import Interrupted, ReportError, run_report
 
     thresholds = parse_thresholds(seuils)
     if all_years and year is not None:
         fail(["--year et --all-years s'excluent : choisir l'un ou l'autre"])
-    check_out(out)
+    annee = parse_year(year)
+    # Bad input stops the run before anything is written, the output folder included.
     try:
-        if not all_years:
-            run_report(parse_year(year), data, out, thresholds,
-                       log=lambda line: print(line, file=sys.stderr))
-            write_index(out)
-            return
         dataset = load_dataset(data)
+        if not all_years:
+            check_year(dataset, dataset.last_year if annee is None else annee)
     except DataError as err:
         fail(err.lines())
-    except ReportError as err:
-        fail([str(err)], code=1)
+    check_out(out)
+    with holding(out, sans_attendre):
+        if not all_years:
+            try:
+                run_report(annee, data, out, thresholds, log=log, dataset=dataset)
+            except Interrupted:
+                raise
+            except ReportError as err:
+                fail([str(err)], EXIT_FAILED)
+            write_index(out)
+            return
 
-    from .batch import run_jobs
+        from .batch import run_jobs
 
-    jobs = [(f"bilan {y}",
-             lambda executor, y=y: run_report(y, data, out, thresholds, executor=executor,
-                                              dataset=dataset))
-            for y in dataset.years]
-    _finish_batch(run_jobs(jobs, "Bilans", workers), out, "bilan écrit", "bilans écrits")
+        jobs = [(f"bilan {y}",
+                 lambda executor, y=y: run_report(y, data, out, thresholds, executor=executor,
+                                                  dataset=dataset))
+                for y in dataset.years]
+        _finish_batch(run_jobs(jobs, "Bilans", workers), out, "bilan écrit", "bilans écrits")
 
 
 @app.command()
+@interruptible
 def fiches(
     year: Annotated[str | None, typer.Option(
         "--year", help="Année des fiches (défaut : la dernière des données).")] = None,
@@ -141,6 +229,7 @@ def fiches(
     data: DataOption = DATA_DIR,
     out: OutOption = OUTPUTS_DIR,
     workers: WorkersOption = None,
+    sans_attendre: NoWaitOption = False,
 ) -> None:
     """Écrit une fiche par commune dans OUT/ANNÉE/fiches/CODE_INSEE/."""
     from .batch import run_jobs
@@ -148,10 +237,9 @@ def fiches(
     from .loading import check_year
     from .report import ReportError, run_fiche, validate_parameters
 
-    check_out(out)
+    parsed = parse_year(year)
     try:
         dataset = load_dataset(data)
-        parsed = parse_year(year)
         annee, _ = validate_parameters(dataset.last_year if parsed is None else parsed, (1,))
         check_year(dataset, annee)
     except DataError as err:
@@ -181,20 +269,25 @@ def fiches(
              lambda executor, code=code: run_fiche(annee, code, data, out, executor=executor,
                                                    dataset=dataset))
             for code in codes]
-    _finish_batch(run_jobs(jobs, f"Fiches {annee}", workers), out, "fiche écrite",
-                  "fiches écrites")
+    check_out(out)
+    with holding(out, sans_attendre):
+        _finish_batch(run_jobs(jobs, f"Fiches {annee}", workers), out, "fiche écrite",
+                      "fiches écrites")
 
 
 @app.command()
-def index(out: OutOption = OUTPUTS_DIR) -> None:
+@interruptible
+def index(out: OutOption = OUTPUTS_DIR, sans_attendre: NoWaitOption = False) -> None:
     """Réécrit OUT/index.html, la page d'entrée des bilans et des fiches."""
     from .index import write_index
 
     check_out(out)
-    print(write_index(out))
+    with holding(out, sans_attendre):
+        print(write_index(out))
 
 
 @app.command()
+@interruptible
 def template(
     out: Annotated[Path, typer.Option(
         "--out", help="Classeur à écrire (FICHIER.xlsx).")],

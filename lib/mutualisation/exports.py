@@ -5,9 +5,14 @@
   a frozen header row and an autofilter. The cells hold the same values as the CSV tables
   (numbers as numbers, dates as dates, booleans as booleans). The workbook's dates are
   fixed, so two runs give the same bytes.
-- :func:`write_pdf` prints ``bilan.html`` with Debian's headless Chromium through
-  Playwright, network blocked, A4, a French footer with page numbers. Its two timestamps
-  are fixed, so two prints give the same bytes.
+- :func:`write_pdf` prints ``bilan.html`` with WeasyPrint (a Python library on pango; no
+  browser): CSS Paged Media, A4, the page's own print stylesheet (no chart or table row
+  cut, headings kept with what follows, tall charts scaled to one page) plus a footer
+  with the title and « Page N / M ». Only ``data:`` URLs and files of the page's folder
+  are read, nothing from the network. Title, dates (the bilan's reference date) and the
+  PDF /ID are fixed, so two prints give the same bytes. WeasyPrint is imported only
+  when printing; :func:`pdf_engine_problem` says, in French, when it cannot be loaded
+  (pango missing), so that a report can be written without its PDF.
 
 Excel number formats are written in Excel's neutral syntax (``#,##0``, ``0.0%``,
 ``dd/mm/yyyy``): a French Excel or LibreOffice shows them with its own separators
@@ -16,13 +21,13 @@ Excel number formats are written in Excel's neutral syntax (``#,##0``, ``0.0%``,
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
+import contextlib
 import datetime as dt
-import html
-import os
+import functools
+import logging
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +38,14 @@ from .model import reference_date
 from .narrative import key_figure_rows
 
 __all__ = [
-    "CHROMIUM_CANDIDATES",
     "COLUMN_LABELS",
     "KEY_FIGURES_SHEET",
     "SHEET_NAMES",
     "ExportError",
-    "chromium_missing_message",
     "column_label",
-    "find_chromium",
-    "fix_pdf_dates",
+    "local_url_fetcher",
+    "page_css",
+    "pdf_engine_problem",
     "write_pdf",
     "write_workbook",
 ]
@@ -259,112 +263,164 @@ def write_workbook(bilan: Any, path: Path, title: str) -> Path:
 
 # --------------------------------------------------------------------------- PDF
 
-#: Where Debian's package puts the browser; the real binary first (the wrapper script
-#: in /usr/bin prints a harmless warning). Same list as tests/browser.py.
-CHROMIUM_CANDIDATES: tuple[str, ...] = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
-CHROMIUM_ARGS: list[str] = [
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-gpu",
-]
-#: URL schemes the page may load while printing; everything else is aborted.
-ALLOWED_SCHEMES: tuple[str, ...] = ("file:", "data:", "blob:")
-#: Page margins, the same as the @page rule of the template (the footer sits in the bottom one).
+#: Page margins of bilan.pdf, the same as the @page rule of the page's template (the footer
+#: sits in the bottom one).
 PDF_MARGINS = {"top": "18mm", "bottom": "18mm", "left": "15mm", "right": "15mm"}
-FOOTER_TEMPLATE = (
-    '<div style="box-sizing:border-box;width:100%;padding:0 15mm;display:flex;'
-    "justify-content:space-between;font-family:'DejaVu Sans','Liberation Sans',Arial,"
-    'sans-serif;font-size:8pt;color:#555">'
-    "<span>{title}</span>"
-    '<span>Page <span class="pageNumber"></span> / <span class="totalPages"></span></span>'
-    "</div>"
-)
+#: Fonts of the footer: DejaVu Sans first (Debian's fonts-dejavu-core), as in the page.
+FOOTER_FONTS = "'DejaVu Sans', 'Liberation Sans', Arial, sans-serif"
+#: URL schemes WeasyPrint may read while printing (files only under the page's own folder).
+PDF_ALLOWED_SCHEMES: tuple[str, ...] = ("data", "file")
+#: Loggers silenced below ERROR while printing: WeasyPrint warns about every CSS feature of
+#: JupyterLab's stylesheet it does not know; fontTools talks while subsetting fonts.
+QUIET_LOGGERS: tuple[str, ...] = ("weasyprint", "fontTools")
 
-_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) ?\(D:(\d{14})([^)]*)\)")
+PDF_ENGINE_ADVICE = ("Installez les bibliothèques pango (Debian : apt-get install "
+                     "libpango-1.0-0 libpangoft2-1.0-0), puis relancez le rapport.")
+PDF_PACKAGE_ADVICE = ("Installez-le dans l'environnement du projet (pip install weasyprint), "
+                      "puis relancez le rapport.")
+
+#: One print at a time in a process (a batch prints from several threads): WeasyPrint's
+#: font machinery is not meant to be shared, and the loggers' levels are saved and restored.
+_PRINT_LOCK = threading.Lock()
 
 
-def find_chromium() -> str | None:
-    """Path of Debian's Chromium, or None when it is not installed."""
-    for candidate in CHROMIUM_CANDIDATES:
-        if os.access(candidate, os.X_OK):
-            return candidate
+def _one_line(err: BaseException, limit: int = 160) -> str:
+    """``Type : message`` of an exception on one line, shortened (dlopen errors are long)."""
+    text = " ".join(str(err).split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return f"{type(err).__name__} : {text}" if text else type(err).__name__
+
+
+@functools.cache
+def pdf_engine_problem() -> str | None:
+    """None when WeasyPrint can print bilan.pdf, else one French line saying why not and what
+    to do. Imports WeasyPrint (about 0.5 s) the first time; the answer is then cached.
+
+    WeasyPrint raises OSError at import when the system libraries it loads (pango, gobject,
+    fontconfig) are missing, ImportError when the package itself is.
+    """
+    try:
+        import weasyprint  # noqa: F401
+    except ModuleNotFoundError as err:
+        if err.name != "weasyprint":
+            return ("bilan.pdf n'a pas été imprimé : WeasyPrint ne peut pas se charger "
+                    f"({_one_line(err)}). {PDF_PACKAGE_ADVICE}")
+        return ("bilan.pdf n'a pas été imprimé : le paquet Python weasyprint est absent. "
+                + PDF_PACKAGE_ADVICE)
+    except (ImportError, OSError) as err:
+        return ("bilan.pdf n'a pas été imprimé : WeasyPrint ne peut pas se charger "
+                f"({_one_line(err)}). {PDF_ENGINE_ADVICE}")
     return None
 
 
-def chromium_missing_message() -> str:
-    return ("Chromium est introuvable (cherché : " + ", ".join(CHROMIUM_CANDIDATES) + ") : "
-            "il imprime bilan.pdf. Installez le paquet Debian chromium "
-            "(sudo apt-get install chromium), puis relancez le rapport.")
-
-
-def fix_pdf_dates(pdf: bytes, when: dt.datetime) -> bytes:
-    """``pdf`` with /CreationDate and /ModDate set to ``when``, byte lengths unchanged.
-
-    The cross-reference table counts bytes: only the 14 digits of the date and the
-    digits of the time zone (set to 0, i.e. UTC) are replaced, never their number.
-    """
-    stamp = when.strftime("%Y%m%d%H%M%S").encode("ascii")
-
-    def replace(match: re.Match[bytes]) -> bytes:
-        zone = re.sub(rb"\d", b"0", match.group(3))
-        return match.group(0)[: match.start(2) - match.start(0)] + stamp + zone + b")"
-
-    return _PDF_DATE.sub(replace, pdf)
-
-
-def _print(html_path: Path, executable: str, title: str) -> bytes:
-    from playwright.sync_api import sync_playwright
-
-    def route(r: Any) -> None:
-        if r.request.url.startswith(ALLOWED_SCHEMES):
-            r.continue_()
+def _css_string(text: str) -> str:
+    """``text`` as a double-quoted CSS string (quotes, backslashes, line breaks escaped)."""
+    escaped = []
+    for char in text:
+        if char in '"\\' or ord(char) < 0x20 or ord(char) == 0x7F:
+            escaped.append(f"\\{ord(char):x} ")
         else:
-            r.abort()
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.route("**/*", route)
-            page.goto(html_path.resolve().as_uri(), wait_until="load")
-            page.evaluate("document.fonts.ready.then(() => true)")
-            page.emulate_media(media="print")
-            return page.pdf(
-                format="A4",
-                print_background=True,
-                display_header_footer=True,
-                header_template="<span></span>",
-                footer_template=FOOTER_TEMPLATE.format(title=html.escape(title)),
-                margin=PDF_MARGINS,
-            )
-        finally:
-            browser.close()
+            escaped.append(char)
+    return '"' + "".join(escaped) + '"'
 
 
-def _outside_event_loop(work: Callable[[], bytes]) -> bytes:
-    """Playwright's sync API refuses to run in a thread with a running asyncio loop
-    (a Jupyter kernel): run it in a worker thread then."""
+def page_css(title: str) -> str:
+    """The stylesheet added to the page's own when printing: A4, margins, the footer."""
+    margins = " ".join(PDF_MARGINS[side] for side in ("top", "right", "bottom", "left"))
+    footer = f"font-family: {FOOTER_FONTS}; font-size: 8pt; color: #555;"
+    return (
+        "@page {\n"
+        f"  size: A4;\n  margin: {margins};\n"
+        f"  @bottom-left {{ content: {_css_string(title)}; {footer}"
+        " vertical-align: middle; }\n"
+        '  @bottom-right { content: "Page " counter(page) " / " counter(pages); '
+        f"{footer} vertical-align: middle; white-space: nowrap; }}\n"
+        "}\n"
+    )
+
+
+def local_url_fetcher(folder: Path) -> Any:
+    """A WeasyPrint URL fetcher that reads ``data:`` URLs and files under ``folder`` only.
+
+    Anything else (http, https, ftp, a file elsewhere) raises ValueError: WeasyPrint logs
+    the error and prints the page without that resource. Nothing comes from the network.
+    """
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    from weasyprint.urls import URLFetcher
+
+    root = folder.resolve()
+
+    class LocalURLFetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            scheme = url.partition(":")[0].lower()
+            if scheme not in PDF_ALLOWED_SCHEMES:
+                raise ValueError(f"URL refusée (rien ne vient du réseau) : {url[:200]}")
+            if scheme == "file":
+                where = Path(url2pathname(urlsplit(url).path)).resolve()
+                if not where.is_relative_to(root):
+                    raise ValueError(f"fichier refusé, hors du dossier du bilan : {where}")
+            return super().fetch(url, headers)
+
+    return LocalURLFetcher(allowed_protocols=PDF_ALLOWED_SCHEMES, allow_redirects=False)
+
+
+@contextlib.contextmanager
+def _quiet_loggers(names: tuple[str, ...] = QUIET_LOGGERS) -> Iterator[None]:
+    """Set ``names`` to ERROR for the duration, then give them back their own levels."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return work()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(work).result()
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _w3c_time(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _render(html_path: Path, title: str, when: dt.datetime) -> bytes:
+    """The PDF of ``html_path`` as bytes: WeasyPrint, print media, fixed metadata."""
+    import weasyprint
+
+    fetcher = local_url_fetcher(html_path.parent)
+    with _PRINT_LOCK, _quiet_loggers():
+        page = weasyprint.HTML(filename=str(html_path), url_fetcher=fetcher,
+                               media_type="print")
+        document = page.render(stylesheets=[weasyprint.CSS(string=page_css(title),
+                                                           url_fetcher=fetcher)])
+        # The metadata WeasyPrint read from the page, made independent of the run: the
+        # title given, both dates at the bilan's reference date, no generator.
+        metadata = document.metadata
+        metadata.title = title
+        metadata.created = metadata.modified = _w3c_time(when)
+        metadata.generator = None
+        # pdf_identifier=True: /ID is the MD5 of the file's own bytes, so it changes only
+        # when the content does (the default, None, writes no /ID at all).
+        return document.write_pdf(pdf_identifier=True)
 
 
 def write_pdf(bilan: Any, html_path: Path, path: Path, title: str) -> Path:
-    """Print ``html_path`` to ``path`` (A4, French footer); same bytes on every run."""
-    executable = find_chromium()
-    if executable is None:
-        raise ExportError(chromium_missing_message())
+    """Print ``html_path`` to ``path`` with WeasyPrint: A4, a footer with ``title`` and
+    « Page N / M », nothing from the network; the same bytes on every run.
+
+    Raises :class:`ExportError` (French message) when WeasyPrint cannot be loaded (the
+    line of :func:`pdf_engine_problem`) or fails to print the page.
+    """
+    problem = pdf_engine_problem()
+    if problem is not None:
+        raise ExportError(problem)
     try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError as err:
-        raise ExportError("le paquet Python playwright est absent : il pilote Chromium pour "
-                          "imprimer bilan.pdf (pip install playwright ; ne lancez pas "
-                          "« playwright install », Chromium vient de Debian).") from err
-    pdf = _outside_event_loop(lambda: _print(html_path, executable, title))
-    path.write_bytes(fix_pdf_dates(pdf, _fixed_time(bilan)))
+        pdf = _render(html_path, title, _fixed_time(bilan))
+    except Exception as err:
+        raise ExportError(f"bilan.pdf n'a pas pu être imprimé par WeasyPrint "
+                          f"({_one_line(err)}).") from err
+    path.write_bytes(pdf)
     return path
+

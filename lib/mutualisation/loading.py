@@ -10,33 +10,62 @@ A table comes from its own file (``communes.csv|xlsx|parquet``) or, failing that
 from the sheet of that name in the one other workbook of the folder that has it
 (:func:`find_source`). In a workbook, lines are the sheet's rows as Excel numbers
 them, wherever the header row is.
+
+Nothing is guessed silently: a CSV file is UTF-8 (BOM allowed) when it decodes as
+such, else Windows-1252 (said by :func:`describe`); its separator is the one of
+comma, semicolon and tab found most in the header; Python's csv module splits it
+(strictly: a stray quote is an error) and every row must have as many fields as
+the header. Headers are matched trimmed and case-insensitively, so two
+that differ only by case or spaces are duplicates; a header-less column must be
+empty; headers starting with ``__`` are reserved for the helper columns used here.
+A workbook cell holding an error (``#N/A``) or a formula never calculated is an
+error, not an empty cell.
 """
 
 from __future__ import annotations
 
+import csv
+import errno
 import io
 import json
+import os
 import posixpath
+import re
+import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from .formatting import plural
 from .model import REQUIRED, SCHEMAS, TABLES, Dataset
 
+if TYPE_CHECKING:
+    from fastexcel import ExcelReader
+
 #: How many problems of one file are listed before the rest are only counted.
 MAX_PROBLEMS_PER_FILE = 20
 #: The optional metadata file of a data folder.
 METADATA_FILE = "metadata.json"
+#: Helper columns are named with this prefix, which user headers may not start with.
+RESERVED_PREFIX = "__"
 #: The line-number column carried through validation (not a valid header name).
-LINE = "__ligne__"
+LINE = f"{RESERVED_PREFIX}ligne__"
+#: How many characters of a value a message quotes before cutting it with « … ».
+MAX_SHOWN = 40
+#: The encodings a CSV file may have, as :func:`describe` names them.
+UTF8, CP1252 = "UTF-8", "Windows-1252"
 
 _FORMATS = ("csv", "xlsx", "parquet")
+_SAVE_UTF8 = "(dans Excel : enregistrer sous « CSV UTF-8 »)"
+_DENIED = "accès refusé (droits de lecture)"
+#: CSV separators, in the order that breaks a tie, with their French name.
+_SEPARATORS = {",": "une virgule", ";": "un point-virgule", "\t": "une tabulation"}
 _INSEE = r"^(?:\d{5}|2[AB]\d{3})$"
 _ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}$"
 _FR_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
@@ -47,6 +76,24 @@ _SPACES = r"[\s\u00a0\u202f]"
 _DATE_COLUMNS = {
     name: tuple(c for c, t in schema.items() if t == pl.Date()) for name, schema in SCHEMAS.items()
 }
+# Characters a terminal does not show as themselves: controls, format characters
+# (zero-width spaces, BOM) and line/paragraph separators.
+_INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
+
+
+def shown(text: str, limit: int | None = MAX_SHOWN) -> str:
+    """``text`` as a message quotes it: invisible characters escaped as Python would
+    (``\\x00``, ``\\t``, ``\\u200b``), accents kept, cut after ``limit`` characters."""
+    out: list[str] = []
+    size = 0
+    for char in text:
+        piece = repr(char)[1:-1] if unicodedata.category(char) in _INVISIBLE else char
+        if limit is not None and size + len(piece) > limit:
+            out.append("…")
+            break
+        out.append(piece)
+        size += len(piece)
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -64,10 +111,12 @@ class Problem:
         if self.line is not None:
             where.append(f"ligne {self.line}")
         if self.column is not None:
-            where.append(f"colonne « {self.column} »")
+            where.append(f"colonne « {shown(self.column)} »")
         if self.value is not None:
-            where.append(f"valeur « {self.value} »")
-        return f"{', '.join(where)} : {self.message}"
+            where.append(f"valeur « {shown(self.value)} »")
+        # Escaped again as a whole (not cut): a file name or a message quoting a header
+        # must not break the one-line-per-problem output either.
+        return shown(f"{', '.join(where)} : {self.message}", limit=None)
 
 
 class DataError(Exception):
@@ -92,8 +141,33 @@ class DataError(Exception):
                 extra = count - MAX_PROBLEMS_PER_FILE
                 others = plural(extra, "autre problème non affiché",
                                 "autres problèmes non affichés")
-                out.append(f"{file} : … et {others}")
+                out.append(f"{shown(file, limit=None)} : … et {others}")
         return out
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A table as read, before its headers are checked: cells by position."""
+
+    #: The header cells as written (None for an empty cell).
+    header: list[str | None]
+    #: The rows below the header, one column per header cell, every cell text or null.
+    frame: pl.DataFrame
+    #: The line of the header row (1, unless blank rows come first).
+    header_line: int = 1
+    #: For a CSV file, the encoding it was decoded with.
+    encoding: str | None = None
+    #: For a sheet, the Excel column number of the table's first column: columns are
+    #: then named by their letters (« D »), as Excel shows them, not by their rank.
+    first_column: int | None = None
+    #: Bad cells found while reading (workbook errors, formulas never calculated).
+    problems: tuple[Problem, ...] = ()
+
+    def column_name(self, index: int) -> str:
+        """How a message names the column at ``index`` (0-based) of the table."""
+        if self.first_column is None:
+            return str(index + 1)
+        return _column_letters(self.first_column + index)
 
 
 @dataclass(frozen=True)
@@ -105,6 +179,8 @@ class _Raw:
     frame: pl.DataFrame
     #: The line of the header row (1, unless a sheet starts lower down).
     header_line: int = 1
+    #: For a CSV file, the encoding it was decoded with.
+    encoding: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,34 +199,95 @@ class TableSource:
         return f"{self.path.name} (feuille « {self.sheet} »)"
 
 
-# --------------------------------------------------------------------------- reading
+# --------------------------------------------------------------------------- finding
+
+
+def _list_folder(folder: Path) -> list[Path] | Problem:
+    """The entries of the data folder, or why it can't be listed."""
+    where = str(folder)
+    try:
+        if not folder.exists():
+            return Problem(where, "dossier de données introuvable")
+        if not folder.is_dir():
+            return Problem(where, "ce chemin n'est pas un dossier (attendu : le dossier qui "
+                           "contient les tables communes, actions et participations)")
+        # Listable but not traversable (no x bit): its files could not be opened.
+        if os.access(folder, os.R_OK | os.X_OK):
+            return sorted(folder.iterdir())
+        return Problem(where, f"dossier de données illisible : {_DENIED}")
+    except OSError as err:
+        return Problem(where, f"dossier de données illisible : {_os_reason(err)}")
+
+
+def _os_reason(err: OSError) -> str:
+    """A short French reason for an operating-system error (its code as a last resort)."""
+    reasons = {errno.ENOENT: "disparu pendant la lecture", errno.EISDIR: "c'est un dossier",
+               errno.EIO: "erreur de lecture du disque"}
+    if isinstance(err, PermissionError):
+        return _DENIED
+    code = err.errno if err.errno is not None else -1
+    return reasons.get(code, f"erreur système {errno.errorcode.get(code, code)}")
+
+
+def _read_bytes(path: Path) -> bytes | Problem:
+    """The whole file, read once; an unreadable or empty file is a problem of its own."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        return Problem(path.name, f"fichier illisible : {_os_reason(err)}")
+    if not data:
+        return Problem(path.name, "fichier vide (0 octet)")
+    return data
 
 
 def _is_table_file(path: Path) -> bool:
     return path.stem in TABLES and path.suffix in {f".{fmt}" for fmt in _FORMATS}
 
 
-def _workbooks(folder: Path) -> list[Path]:
-    """The ``.xlsx`` workbooks of ``folder`` that are not a table's own file.
+def _workbooks(entries: Iterable[Path]) -> list[Path]:
+    """The ``.xlsx`` workbooks among a folder's ``entries`` that are not a table's own file.
 
     Excel's lock files (``~$donnees.xlsx``, present while a workbook is open) and
     hidden files are left out.
     """
     return sorted(
-        p for p in folder.iterdir()
+        p for p in entries
         if p.suffix.lower() == ".xlsx" and p.is_file() and not _is_table_file(p)
         and not p.name.startswith(("~$", "."))
     )
 
 
-def _sheet_names(path: Path) -> list[str] | Problem:
+def _workbook_problem(data: bytes, label: str) -> Problem:
+    """Why fastexcel could not open a workbook, guessed from its first bytes."""
+    if data.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE2 container, not a zip
+        return Problem(label, "classeur illisible : ancien format Excel 97-2003 (.xls) ou "
+                       "classeur protégé par un mot de passe (l'enregistrer en .xlsx, sans "
+                       "mot de passe)")
+    if not data.startswith(b"PK"):
+        return Problem(label, "classeur illisible : ce n'est pas un fichier .xlsx (fichier "
+                       "corrompu, ou d'un autre format renommé en .xlsx)")
+    return Problem(label, "classeur illisible : fichier .xlsx corrompu ou incomplet (le "
+                   "rouvrir et l'enregistrer à nouveau dans Excel)")
+
+
+def _open_workbook(path: Path) -> tuple[ExcelReader | Problem, bytes]:
+    """A workbook's reader (or why it can't be opened), and the bytes it was read from."""
     import fastexcel
 
+    data = _read_bytes(path)
+    if isinstance(data, Problem):
+        return data, b""
     try:
-        return list(fastexcel.read_excel(str(path)).sheet_names)
-    except Exception as err:  # fastexcel raises its own hierarchy; any failure is the file's
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        return Problem(path.name, f"classeur illisible ({first})")
+        return fastexcel.read_excel(data), data
+    except Exception:  # fastexcel raises its own hierarchy; any failure is the file's
+        return _workbook_problem(data, path.name), data
+
+
+def _sheet_names(path: Path) -> list[str] | Problem:
+    reader, _ = _open_workbook(path)
+    if isinstance(reader, Problem):
+        return reader
+    return list(reader.sheet_names)
 
 
 def find_source(folder: Path, table: str,
@@ -162,7 +299,7 @@ def find_source(folder: Path, table: str,
     """
     if sheets is None:
         sheets = {}
-        for book in _workbooks(folder):
+        for book in _workbooks(folder.iterdir()):
             names = _sheet_names(book)
             if isinstance(names, Problem):
                 return names
@@ -186,128 +323,387 @@ def find_source(folder: Path, table: str,
                    f"({names}) : ne la garder qu'à un seul (fichier ou feuille de classeur)")
 
 
-def _normalise_headers(frame: pl.DataFrame, label: str,
-                       header_line: int = 1) -> pl.DataFrame | Problem:
-    names = [str(c).strip().lower() for c in frame.columns]
-    for i, name in enumerate(names):
-        if name and name in names[:i]:
-            return Problem(label, "colonne en double", line=header_line, column=name)
-    return frame.rename(dict(zip(frame.columns, names, strict=True)))
+# --------------------------------------------------------------------------- CSV
 
 
-def _read_csv(path: Path) -> pl.DataFrame | Problem:
-    raw = path.read_bytes()
+def _decode(data: bytes, name: str) -> tuple[str, str] | Problem:
+    """The text of a CSV file and its encoding: UTF-8 when valid, else Windows-1252."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return Problem(name, "fichier en UTF-16 (« Texte Unicode » d'Excel) : l'enregistrer "
+                       "sous « CSV UTF-8 »")
+    if b"\0" in data:  # never in text, UTF-8 or Windows-1252: a binary file
+        line = data[: data.index(b"\0")].count(b"\n") + 1
+        return Problem(name, "caractère nul (\\x00) : ce n'est pas un fichier texte CSV",
+                       line=line)
+    bom = len(b"\xef\xbb\xbf") if data.startswith(b"\xef\xbb\xbf") else 0
     try:
-        text = raw.decode("utf-8-sig")
+        return data[bom:].decode("utf-8"), UTF8
     except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        return Problem(path.name, "le fichier n'est pas en UTF-8 (dans Excel : enregistrer sous "
-                       "« CSV UTF-8 »)", line=line)
-    if not text.strip():
-        return Problem(path.name, "fichier vide")
-    header = text.splitlines()[0]
-    separator = ";" if header.count(";") > header.count(",") else ","
+        if bom:  # says UTF-8, yet is not: don't guess further
+            return _bad_byte(data, bom + err.start, name, "fichier marqué UTF-8 (BOM) mais "
+                             f"invalide en UTF-8 {_SAVE_UTF8}")
     try:
-        return pl.read_csv(
-            io.BytesIO(text.encode()),
-            separator=separator,
-            infer_schema=False,
-            raise_if_empty=False,
-        )
-    except pl.exceptions.PolarsError as err:
-        first = str(err).strip().splitlines()[0]
-        return Problem(path.name, f"CSV illisible ({first})")
+        return data.decode("cp1252"), CP1252
+    except UnicodeDecodeError as err:
+        return _bad_byte(data, err.start, name,
+                         f"fichier ni en UTF-8 ni en Windows-1252 {_SAVE_UTF8}")
+
+
+def _bad_byte(data: bytes, at: int, name: str, message: str) -> Problem:
+    line = data[:at].count(b"\n") + 1
+    return Problem(name, f"octet 0x{data[at]:02X} illisible : {message}", line=line)
+
+
+def _separator(text: str) -> str:
+    """The separator found most in the first non-blank line (comma on a tie)."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    return max(_SEPARATORS, key=header.count)
+
+
+def _csv_error(err: csv.Error) -> str:
+    reason = str(err)
+    if "expected after" in reason:
+        return ("guillemet fermant suivi d'autres caractères : une valeur entre guillemets "
+                "doit l'être en entier (doubler les guillemets qu'elle contient)")
+    if "end of data" in reason or "field limit" in reason:
+        return "guillemet ouvert jamais refermé (la suite du fichier serait une seule valeur)"
+    return f"CSV mal formé ({reason})"
+
+
+def _records(text: str, separator: str, name: str) -> tuple[list[list[str]], Problem | None]:
+    """Every record of the file (a blank line is ``[]``); record i is spreadsheet line i+1.
+
+    Python's csv module reads it (strict: stray quotes are errors, not guesses), as
+    Excel does: a quoted value may hold separators and line breaks.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    records: list[list[str]] = []
+    try:
+        records.extend(reader)
+    except csv.Error as err:
+        return records, Problem(name, _csv_error(err), line=len(records) + 1)
+    return records, None
+
+
+def _blank(record: list[str]) -> bool:
+    return not "".join(record).strip()
+
+
+def _ragged(record: list[str], line: int, width: int, separator: str, name: str) -> Problem:
+    """A row with more fields than the header: its values can't be put in columns."""
+    hint = f"{_SEPARATORS[separator]} dans une valeur ? l'entourer de guillemets"
+    return Problem(name, f"{plural(len(record), 'champ', 'champs')} au lieu de {width} ({hint})",
+                   line=line, value=separator.join(record))
+
+
+def _csv_grid(data: bytes, name: str) -> _Grid | list[Problem]:
+    decoded = _decode(data, name)
+    if isinstance(decoded, Problem):
+        return [decoded]
+    text, encoding = decoded
+    separator = _separator(text)
+    records, error = _records(text, separator, name)
+    # Blank lines before the header are skipped, keeping the numbering (as in a sheet).
+    start = next((i for i, record in enumerate(records) if not _blank(record)), None)
+    if start is None:
+        return [error or Problem(name, "fichier vide (aucune ligne d'en-tête)")]
+    header, width = records[start], len(records[start])
+    # Blank rows, whatever their number of fields, are kept empty (for the numbering).
+    rows = [None if _blank(record) else record for record in records[start + 1:]]
+    problems = [_ragged(row, line, width, separator, name)
+                for line, row in enumerate(rows, start=start + 2)
+                if row is not None and len(row) > width]
+    if error is not None or problems:
+        return problems + ([error] if error else [])
+    # A shorter row has its last values empty: Excel leaves out trailing separators of
+    # empty cells in some rows of its CSV exports. A value shifted left by a missing
+    # separator in the middle then fails the checks of its column (a date, a code…).
+    rows = [[None] * width if row is None
+            else [v if v != "" else None for v in row] + [None] * (width - len(row))
+            for row in rows]
+    frame = pl.DataFrame(rows, schema={f"{RESERVED_PREFIX}{i}": pl.String for i in range(width)},
+                         orient="row")
+    return _Grid(list(header), frame, header_line=start + 1, encoding=encoding)
+
+
+# --------------------------------------------------------------------------- workbooks
 
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _first_row(path: Path, sheet: str) -> int:
-    """The row (as Excel numbers it) of the first cell of ``sheet`` holding a value.
+def _column_number(reference: str) -> int:
+    """``"C12"`` -> 3."""
+    number = 0
+    for char in re.match(r"[A-Z]*", reference.upper()).group():
+        number = number * 26 + ord(char) - ord("A") + 1
+    return number
 
-    fastexcel (calamine) starts a sheet there, skipping empty rows above the header;
-    formatted but empty cells do not count, as for calamine. 1 when unsure.
+
+def _column_letters(number: int) -> str:
+    """3 -> ``"C"``, 28 -> ``"AB"``."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+@dataclass(frozen=True)
+class _BadCell:
+    row: int
+    column: int
+    reference: str
+    value: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class _SheetScan:
+    """What fastexcel (calamine) does not say about a sheet, read from its XML.
+
+    fastexcel starts a sheet at its first cell holding a value (formatted but empty
+    cells do not count), and gives an error cell or a formula never calculated as
+    an empty cell; both are found here.
     """
+
+    first_row: int = 1
+    first_column: int = 1
+    bad: tuple[_BadCell, ...] = ()
+
+
+def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str:
+    """The zip member holding ``sheet``'s cells."""
+    workbook = ET.fromstring(book.read("xl/workbook.xml"))
+    rid = next(
+        value for element in workbook.iter() if _local(element.tag) == "sheet"
+        and element.get("name") == sheet
+        for key, value in element.attrib.items() if _local(key) == "id"
+    )
+    rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    target = next(r.get("Target", "") for r in rels if r.get("Id") == rid)
+    return (target.lstrip("/") if target.startswith("/")
+            else posixpath.normpath(posixpath.join("xl", target)))
+
+
+def _bad_cell(cell: ET.Element, row: int, column: int, reference: str) -> _BadCell | None:
+    """An error cell (``#N/A``), or a formula whose result was never stored."""
+    children = {_local(child.tag): child for child in cell}
+    value = children.get("v")
+    if cell.get("t") == "e":
+        return _BadCell(row, column, reference, value.text if value is not None else None,
+                        f"cellule {reference} en erreur")
+    formula = children.get("f")
+    stored = value is not None and (value.text or cell.get("t") in ("str", "s", "inlineStr"))
+    if formula is None or stored:
+        return None
+    text = f"={formula.text}" if formula.text else None
+    return _BadCell(row, column, reference, text,
+                    f"cellule {reference} : formule sans résultat enregistré (ouvrir le "
+                    "classeur dans Excel ou LibreOffice, recalculer et enregistrer)")
+
+
+def _scan_sheet(data: bytes, sheet: str) -> _SheetScan:
+    """Where ``sheet`` starts and its bad cells; a plain sheet at A1 when the XML is unusual."""
+    first_row = first_column = None
+    bad: list[_BadCell] = []
     try:
-        with zipfile.ZipFile(path) as book:
-            workbook = ET.fromstring(book.read("xl/workbook.xml"))
-            rid = next(
-                value for element in workbook.iter() if _local(element.tag) == "sheet"
-                and element.get("name") == sheet
-                for key, value in element.attrib.items() if _local(key) == "id"
-            )
-            rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
-            target = next(r.get("Target", "") for r in rels if r.get("Id") == rid)
-            part = (target.lstrip("/") if target.startswith("/")
-                    else posixpath.normpath(posixpath.join("xl", target)))
-            row = 0
-            with book.open(part) as stream:
-                for event, element in ET.iterparse(stream, events=("start", "end")):
-                    tag = _local(element.tag)
-                    if event == "start" and tag == "row":
-                        number = element.get("r")
-                        row = int(number) if number and number.isdigit() else row + 1
-                    elif (event == "end" and tag == "c"
-                          and any(_local(child.tag) in ("v", "is") for child in element)):
-                        return max(row, 1)
-    except Exception:  # an unusual layout: fall back on the header being row 1
-        return 1
-    return 1
+        with zipfile.ZipFile(io.BytesIO(data)) as book, book.open(_sheet_part(book, sheet)) as part:
+            row = column = 0
+            for event, element in ET.iterparse(part, events=("start", "end")):
+                tag = _local(element.tag)
+                if event == "start" and tag == "row":
+                    number = element.get("r")
+                    row, column = (int(number) if number and number.isdigit() else row + 1), 0
+                if event != "end" or tag != "c":
+                    continue
+                reference = element.get("r") or ""
+                column = _column_number(reference) or column + 1
+                if any(_local(child.tag) in ("v", "is") for child in element):
+                    first_row = row if first_row is None else first_row
+                    first_column = min(column, first_column or column)
+                found = _bad_cell(element, row, column,
+                                  reference or f"{_column_letters(column)}{row}")
+                if found is not None:
+                    bad.append(found)
+                element.clear()
+    except Exception:  # an unusual layout: fall back on the table starting at A1
+        return _SheetScan()
+    return _SheetScan(max(first_row or 1, 1), first_column or 1, tuple(bad))
 
 
-def _read_xlsx(path: Path, sheet: str | None = None) -> tuple[pl.DataFrame, int] | Problem:
-    """A sheet (the first one by default) as text, and the line of its header row."""
-    import fastexcel
+def _cell_problems(scan: _SheetScan, header: list[str | None], label: str) -> list[Problem]:
+    problems = []
+    for cell in scan.bad:
+        index = cell.column - scan.first_column
+        name = header[index] if 0 <= index < len(header) else None
+        problems.append(Problem(label, cell.message, line=cell.row,
+                                column=name.strip().lower() if name else None,
+                                value=cell.value))
+    return problems
 
+
+def _xlsx_grid(path: Path, sheet: str | None, label: str) -> _Grid | list[Problem]:
+    """A sheet (the first one by default) as text cells, with Excel's row numbers."""
+    reader, data = _open_workbook(path)
+    if isinstance(reader, Problem):
+        return [reader]
+    name = sheet if sheet is not None else reader.sheet_names[0]
+    if name not in reader.sheet_names:
+        return [Problem(path.name, f"feuille « {name} » introuvable")]
     try:
-        reader = fastexcel.read_excel(str(path))
-        name = sheet if sheet is not None else reader.sheet_names[0]
-        if name not in reader.sheet_names:
-            return Problem(path.name, f"feuille « {name} » introuvable")
         # Everything as text: types are decided by our own rules, not per cell by Excel.
-        loaded = reader.load_sheet(name, dtypes="string")
-        frame = loaded.to_polars()
-    except Exception as err:  # fastexcel raises its own hierarchy; any failure is the file's
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        return Problem(path.name, f"classeur illisible ({first})")
-    return frame, _first_row(path, name)
+        # No header row: the header cells are checked here, not renamed by fastexcel.
+        cells = reader.load_sheet(name, header_row=None, dtypes="string").to_polars()
+    except Exception:  # fastexcel raises its own hierarchy; any failure is the file's
+        return [_workbook_problem(data, label)]
+    if cells.height == 0:
+        return [Problem(label, "feuille vide (aucune ligne d'en-tête)")]
+    scan = _scan_sheet(data, name)
+    header = list(cells.row(0))
+    frame = cells.slice(1).rename(
+        {c: f"{RESERVED_PREFIX}{i}" for i, c in enumerate(cells.columns)})
+    return _Grid(header, frame, header_line=scan.first_row, first_column=scan.first_column,
+                 problems=tuple(_cell_problems(scan, header, label)))
 
 
-def _read_parquet(path: Path) -> pl.DataFrame | Problem:
+# --------------------------------------------------------------------------- Parquet
+
+
+def _parquet_grid(path: Path) -> _Grid | list[Problem]:
+    data = _read_bytes(path)
+    if isinstance(data, Problem):
+        return [data]
     try:
-        frame = pl.read_parquet(path)
-    except Exception as err:  # corrupt or foreign files raise several error types
-        return Problem(path.name, f"fichier Parquet illisible ({str(err).splitlines()[0]})")
-    return frame.with_columns(
-        pl.col(pl.Date, pl.Datetime).dt.strftime("%Y-%m-%d"),
-    ).with_columns(pl.all().cast(pl.String))
+        frame = pl.read_parquet(io.BytesIO(data))
+    except pl.exceptions.DuplicateError as err:
+        # Polars refuses same-named columns (other writers make them): positions unknown.
+        found = re.search(r"name '(.*)' has more", str(err))
+        return [Problem(path.name, "colonne en double (plusieurs colonnes portent ce nom) : "
+                        "n'en garder qu'une", line=1, column=found.group(1) if found else None)]
+    except Exception:  # corrupt or foreign files raise several error types
+        what = ("fichier corrompu ou incomplet" if data[:4] == b"PAR1"
+                else "ce n'est pas un fichier Parquet")
+        return [Problem(path.name, f"fichier Parquet illisible : {what}")]
+    columns, problems = [], []
+    for i, (name, dtype) in enumerate(frame.schema.items()):
+        column = _parquet_text(frame.to_series(i), dtype)
+        if column is None:
+            problems.append(Problem(path.name, f"type de colonne non pris en charge ({dtype})",
+                                    line=1, column=name))
+        else:
+            columns.append(column.alias(f"{RESERVED_PREFIX}{i}"))
+    if problems:
+        return problems
+    return _Grid(list(frame.columns), pl.DataFrame(columns))
 
 
-def read_table(path: Path | TableSource, table: str) -> _Raw | Problem:
+def _parquet_text(series: pl.Series, dtype: pl.DataType) -> pl.Series | None:
+    """A Parquet column as text, written as a CSV would hold it; None when it can't be."""
+    if dtype == pl.Date:
+        series = series.dt.strftime("%Y-%m-%d")
+    elif isinstance(dtype, pl.Datetime):
+        # The time is kept: midnight is dropped by the date rule, any other time is an error.
+        series = series.dt.strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return series.cast(pl.String)
+    except pl.exceptions.PolarsError:  # lists, structs: not a table cell
+        return None
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def _listed(texts: list[str]) -> str:
+    """``["3", "5", "7"]`` -> ``"3, 5 et 7"``."""
+    return texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} et {texts[-1]}"
+
+
+def _duplicates(grid: _Grid, names: list[str], label: str) -> list[Problem]:
+    """Columns whose headers are the same once trimmed and lower-cased."""
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        if name:
+            positions.setdefault(name, []).append(i)
+    problems = []
+    for name, where in positions.items():
+        if len(where) < 2:
+            continue
+        written = [grid.header[i] or "" for i in where]
+        spelled = ("" if len(set(written)) == 1
+                   else ", écrites " + _listed([f"« {shown(w)} »" for w in written]))
+        columns = _listed([grid.column_name(i) for i in where])
+        problems.append(Problem(
+            label, f"colonne en double (colonnes {columns}{spelled}) : n'en garder qu'une",
+            line=grid.header_line, column=name))
+    return problems
+
+
+def _unnamed_but_filled(grid: _Grid, names: list[str], label: str) -> list[Problem]:
+    """Header-less columns holding a value: data under an erased header is not dropped."""
+    problems = []
+    for i, column in enumerate(grid.frame.columns):
+        if names[i]:
+            continue
+        filled = (grid.frame.with_row_index("n", offset=grid.header_line + 1)
+                  .filter(pl.col(column).str.strip_chars() != "").select("n", column))
+        if filled.height == 0:
+            continue
+        first_line, value = filled.row(0)
+        problems.append(Problem(
+            label, f"colonne {grid.column_name(i)} sans en-tête mais remplie (ligne {first_line} "
+            f": « {shown(value)} ») : lui donner un nom ou la vider", line=grid.header_line))
+    return problems
+
+
+def _header_problems(grid: _Grid, names: list[str], label: str) -> list[Problem]:
+    """Duplicate and reserved headers, and filled columns without one."""
+    reserved = [Problem(label, f"nom de colonne réservé (commençant par « {RESERVED_PREFIX} ») "
+                        ": renommer la colonne", line=grid.header_line, column=name)
+                for name in dict.fromkeys(names) if name.startswith(RESERVED_PREFIX)]
+    return [*_duplicates(grid, names, label), *reserved,
+            *_unnamed_but_filled(grid, names, label)]
+
+
+def _named(grid: _Grid, label: str) -> pl.DataFrame | list[Problem]:
+    """The grid's columns named by their trimmed, lower-case headers; empty header-less
+    columns (Excel's trailing separators) dropped."""
+    names = [(h or "").strip().lower() for h in grid.header]
+    problems = [*_header_problems(grid, names, label), *grid.problems]
+    if problems:
+        return problems
+    positional = grid.frame.columns
+    return grid.frame.select(pl.col(p).alias(n) for p, n in zip(positional, names, strict=True)
+                             if n)
+
+
+def read_table(path: Path | TableSource, table: str) -> _Raw | list[Problem]:
     """Read one table (a file, or a workbook's sheet) as text, with normalised headers and
     spreadsheet lines."""
     source = path if isinstance(path, TableSource) else TableSource(path)
-    path, label, header_line = source.path, source.label, 1
-    if path.suffix.lower() == ".xlsx":
-        read = _read_xlsx(path, source.sheet)
-        if isinstance(read, Problem):
-            return read
-        frame, header_line = read
+    path, label = source.path, source.label
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        grid = _xlsx_grid(path, source.sheet, label)
+    elif suffix == ".parquet":
+        grid = _parquet_grid(path)
     else:
-        frame = {".csv": _read_csv, ".parquet": _read_parquet}[path.suffix.lower()](path)
-    if isinstance(frame, Problem):
+        data = _read_bytes(path)
+        grid = [data] if isinstance(data, Problem) else _csv_grid(data, path.name)
+    if isinstance(grid, list):
+        return grid
+    frame = _named(grid, label)
+    if isinstance(frame, list):
         return frame
-    frame = _normalise_headers(frame, label, header_line)
-    if isinstance(frame, Problem):
-        return frame
-    frame = (frame.with_columns(pl.all().cast(pl.String))
-             .with_row_index(LINE, offset=header_line + 1))
+    frame = frame.with_row_index(LINE, offset=grid.header_line + 1)
     # Blank lines keep their number but carry nothing to check.
     values = [c for c in frame.columns if c != LINE]
-    frame = frame.filter(~pl.all_horizontal(pl.col(values).str.strip_chars().is_null()
-                                            | (pl.col(values).str.strip_chars() == "")))
-    return _Raw(table, label, frame.with_columns(pl.col(LINE).cast(pl.Int64)), header_line)
+    if values:
+        frame = frame.filter(~pl.all_horizontal(pl.col(values).str.strip_chars().is_null()
+                                                | (pl.col(values).str.strip_chars() == "")))
+    return _Raw(table, label, frame.with_columns(pl.col(LINE).cast(pl.Int64)),
+                grid.header_line, grid.encoding)
 
 
 # --------------------------------------------------------------------------- checking
@@ -350,7 +746,7 @@ def _check_and_type(raw: _Raw) -> tuple[pl.DataFrame | None, list[Problem]]:
     frame, label, schema = raw.frame, raw.label, SCHEMAS[raw.table]
     missing = [c for c in REQUIRED[raw.table] if c not in frame.columns]
     if missing:
-        found = ", ".join(c for c in frame.columns if c != LINE) or "aucune"
+        found = ", ".join(shown(c) for c in frame.columns if c != LINE) or "aucune"
         return None, [
             Problem(label, f"colonne obligatoire absente (colonnes trouvées : {found})",
                     line=raw.header_line, column=c)
@@ -438,40 +834,42 @@ def _check_participations(
     A reference is only called unknown when the table it points to had no bad key
     (``*_complete``): otherwise the row at fault is the one already reported there.
     """
+    # Helper columns start with RESERVED_PREFIX: an extra column of the file (say a
+    # « date_adhesion » in participations) can't be mistaken for them.
+    joined_on, inscribed_on = f"{RESERVED_PREFIX}adhesion", f"{RESERVED_PREFIX}inscription"
     joined = (
-        participations.join(communes.select("code_insee", "date_adhesion"),
-                            on="code_insee", how="left")
-        .join(actions.select("action_id", "date_inscription"), on="action_id", how="left")
-        .with_columns(
-            known_commune=pl.col("code_insee").is_in(communes["code_insee"].implode()),
-            known_action=pl.col("action_id").is_in(actions["action_id"].implode()),
-        )
+        participations.join(communes.select("code_insee", pl.col("date_adhesion")
+                                            .alias(joined_on)), on="code_insee", how="left")
+        .join(actions.select("action_id", pl.col("date_inscription").alias(inscribed_on)),
+              on="action_id", how="left")
         .sort(LINE)
     )
     problems = []
     if communes_complete:
-        problems += _problems(joined.filter(~pl.col("known_commune")), label, "code_insee",
+        unknown = ~pl.col("code_insee").is_in(communes["code_insee"].implode())
+        problems += _problems(joined.filter(unknown), label, "code_insee",
                               "commune absente de la table communes")
     if actions_complete:
-        problems += _problems(joined.filter(~pl.col("known_action")), label, "action_id",
+        unknown = ~pl.col("action_id").is_in(actions["action_id"].implode())
+        problems += _problems(joined.filter(unknown), label, "action_id",
                               "action absente de la table actions")
 
     def fr(d: date) -> str:
         return d.strftime("%d/%m/%Y")
 
-    early = joined.filter(pl.col("date_debut") < pl.col("date_adhesion"))
+    early = joined.filter(pl.col("date_debut") < pl.col(joined_on))
     problems += [
         Problem(label, f"participation antérieure à l'adhésion de la commune {code} "
-                f"({fr(joined_on)})", line=line, column="date_debut", value=start)
-        for line, code, start, joined_on in
-        early.select(LINE, "code_insee", "__raw_date_debut", "date_adhesion").iter_rows()
+                f"({fr(joined_at)})", line=line, column="date_debut", value=start)
+        for line, code, start, joined_at in
+        early.select(LINE, "code_insee", "__raw_date_debut", joined_on).iter_rows()
     ]
-    early = joined.filter(pl.col("date_debut") < pl.col("date_inscription"))
+    early = joined.filter(pl.col("date_debut") < pl.col(inscribed_on))
     problems += [
         Problem(label, f"participation antérieure à l'inscription de l'action {action} "
                 f"({fr(inscribed)})", line=line, column="date_debut", value=start)
         for line, action, start, inscribed in
-        early.select(LINE, "action_id", "__raw_date_debut", "date_inscription").iter_rows()
+        early.select(LINE, "action_id", "__raw_date_debut", inscribed_on).iter_rows()
     ]
 
     # Periods are [debut, fin): an open end runs forever. A period overlaps an earlier
@@ -480,17 +878,17 @@ def _check_participations(
     overlaps = (
         participations.sort("code_insee", "action_id", "date_debut", LINE)
         .with_columns(
-            prev_end=open_end.cum_max().shift(1).over("code_insee", "action_id"),
-            prev_line=pl.col(LINE).shift(1).over("code_insee", "action_id"),
+            open_end.cum_max().shift(1).over("code_insee", "action_id").alias("__prev_end"),
+            pl.col(LINE).shift(1).over("code_insee", "action_id").alias("__prev_line"),
         )
-        .filter(pl.col("date_debut") < pl.col("prev_end"))
+        .filter(pl.col("date_debut") < pl.col("__prev_end"))
         .sort(LINE)
     )
     problems += [
         Problem(label, f"chevauche une autre participation de {code} à {action} "
                 f"(ligne {prev})", line=line, column="date_debut", value=start)
         for line, code, action, start, prev in
-        overlaps.select(LINE, "code_insee", "action_id", "__raw_date_debut", "prev_line")
+        overlaps.select(LINE, "code_insee", "action_id", "__raw_date_debut", "__prev_line")
         .iter_rows()
     ]
     return problems
@@ -530,11 +928,16 @@ class _Meta:
 
 
 def _read_metadata(path: Path) -> _Meta | Problem:
+    data = _read_bytes(path)
+    if isinstance(data, Problem):
+        return data
     try:
-        meta = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        line = getattr(err, "lineno", None)
-        return Problem(path.name, f"JSON illisible ({err})", line=line)
+        meta = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as err:
+        return _bad_byte(data, err.start, path.name, "le fichier n'est pas en UTF-8")
+    except json.JSONDecodeError as err:
+        return Problem(path.name, f"JSON mal formé vers la colonne {err.colno} (virgule, "
+                       "guillemet ou accolade en trop ou manquant ?)", line=err.lineno)
     if not isinstance(meta, dict):
         return Problem(path.name, "un objet JSON est attendu")
     illustrative = meta.get("illustratif", False)
@@ -577,13 +980,14 @@ def _covered_years(communes: pl.DataFrame, actions: pl.DataFrame,
 def load_dataset(folder: str | Path) -> Dataset:
     """Load and validate the three tables of ``folder``; raise DataError on bad input."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError([Problem(str(folder), "dossier de données introuvable")])
+    entries = _list_folder(folder)
+    if isinstance(entries, Problem):
+        raise DataError([entries])
     problems: list[Problem] = []
     sources: dict[str, Path] = {}
     raws: dict[str, _Raw] = {}
     sheets: dict[Path, list[str]] = {}
-    for book in _workbooks(folder):
+    for book in _workbooks(entries):
         names = _sheet_names(book)
         if isinstance(names, Problem):
             problems.append(names)
@@ -596,8 +1000,8 @@ def load_dataset(folder: str | Path) -> Dataset:
             continue
         sources[table] = source.path
         raw = read_table(source, table)
-        if isinstance(raw, Problem):
-            problems.append(raw)
+        if isinstance(raw, list):
+            problems += raw
         else:
             raws[table] = raw
 
@@ -642,6 +1046,7 @@ def load_dataset(folder: str | Path) -> Dataset:
         illustrative=meta.illustrative,
         description=meta.description,
         sources=sources,
+        encodings={t: raw.encoding for t, raw in raws.items() if raw.encoding is not None},
     )
 
 
@@ -659,11 +1064,21 @@ def check_year(dataset: Dataset, year: int) -> None:
 def describe(dataset: Dataset) -> str:
     """A short French summary of a loaded data set, for ``mutualisation check``."""
     flag = " (données illustratives)" if dataset.illustrative else ""
+
+    def count(table: str) -> str:
+        # Where each table was read from, and for a CSV the encoding assumed: a file
+        # read as Windows-1252 when it was meant as UTF-8 shows here first.
+        line = f"  {table:<16}: {getattr(dataset, table).height}"
+        source = dataset.sources.get(table)
+        if source is None:
+            return line
+        encoding = dataset.encodings.get(table)
+        return line + (f" ({source.name}, encodage : {encoding})" if encoding
+                       else f" ({source.name})")
+
     return "\n".join([
         f"Données valides{flag}",
-        f"  communes        : {dataset.communes.height}",
-        f"  actions         : {dataset.actions.height}",
-        f"  participations  : {dataset.participations.height}",
+        *(count(table) for table in TABLES),
         f"  années couvertes: {dataset.first_year} à {dataset.last_year}",
     ])
 

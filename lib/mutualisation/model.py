@@ -62,6 +62,9 @@ class Dataset:
     description: str = ""
     #: The files read, by table name (plus ``metadata`` when present).
     sources: dict[str, Path] = field(default_factory=dict)
+    #: The encoding each CSV table was decoded with (``UTF-8`` or ``Windows-1252``), by
+    #: table name: detected, not declared, so ``mutualisation check`` shows it.
+    encodings: dict[str, str] = field(default_factory=dict)
 
     @property
     def years(self) -> list[int]:

@@ -1,22 +1,24 @@
 """Running the yearly report: validate, execute the notebook, write the folder atomically.
 
 Besides the notebook and its page, the folder holds the workbook ``bilan.xlsx`` and the
-council paper ``bilan.pdf``, printed from the page by Debian's headless Chromium
-(:mod:`mutualisation.exports`); a report without its PDF is refused unless asked for.
+council paper ``bilan.pdf``, printed from the page by WeasyPrint
+(:mod:`mutualisation.exports`); when WeasyPrint cannot load, the report is written without
+its PDF and the log says so.
 
-``OUT/Y/`` is assembled in a staging folder beside it and swapped in only when
-every file is written; a failure leaves the previous report as it was and keeps
-the failing notebook in ``OUT/.echec-Y/`` for debugging.
+``OUT/Y/`` is assembled in a staging folder beside it and published only when every file is
+written (:mod:`mutualisation.publish`: one run at a time per output folder, never a moment
+without a whole report); a failure leaves the previous report as it was and keeps the
+failing notebook in ``OUT/.echec-Y/`` for debugging.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from functools import partial
@@ -29,6 +31,17 @@ import nbformat
 from .loading import DataError, Problem, check_year, load_dataset
 from .model import Dataset
 from .paths import FICHES_DIR, NOTEBOOKS_DIR
+from .publish import (
+    FAILED_PREFIX,
+    ReportError,
+    discard_build,
+    new_staging,
+    output_lock,
+    publish,
+    recover,
+    refuse_unusable_target,
+    remove_tree,
+)
 
 #: The notebook of the yearly bilan.
 BILAN_NOTEBOOK = NOTEBOOKS_DIR / "bilan.ipynb"
@@ -37,7 +50,7 @@ FICHE_NOTEBOOK = NOTEBOOKS_DIR / "fiche_commune.ipynb"
 #: Packages whose versions the manifest records.
 MANIFEST_PACKAGES = ("mutualisation", "polars", "altair", "vl-convert-python", "papermill",
                      "nbconvert", "great-tables", "babel", "fastexcel", "xlsxwriter",
-                     "playwright")
+                     "weasyprint")
 KERNEL_NAME = "python3"
 #: The kernel's own start-up warnings (unencrypted local TCP) are noise for report runs.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
@@ -47,20 +60,35 @@ KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 PAPERMILL_OPTIONS: dict[str, Any] = {"progress_bar": False, "log_output": False}
 
 
-class ReportError(Exception):
-    """A report that could not be written; the message says why and what was kept."""
+class Interrupted(ReportError):
+    """The run was stopped by Ctrl-C; the previous report is untouched."""
+
+
+#: Years a bilan may be asked for: intercommunalities as they exist date from the 1960s
+#: (communautés urbaines, 1966); the bounds only keep absurd values out of date arithmetic.
+YEAR_BOUNDS = (1950, 2100)
+#: "At least k actions": k from 1 to THRESHOLD_MAX, at most MAX_THRESHOLDS of them (one
+#: column each in the tables and the workbook).
+THRESHOLD_MAX = 999
+MAX_THRESHOLDS = 10
 
 
 def validate_parameters(year: object, thresholds: object) -> tuple[int, tuple[int, ...]]:
     """Check the parameters before papermill, which checks nothing."""
+    low, high = YEAR_BOUNDS
     if isinstance(year, bool) or not isinstance(year, int):
         raise ReportError(f"année invalide : « {year} » (un entier comme 2019 est attendu)")
+    if not low <= year <= high:
+        raise ReportError(f"année invalide : {year} (entre {low} et {high})")
     if not isinstance(thresholds, list | tuple) or not thresholds:
         raise ReportError("seuils invalides : une liste d'entiers positifs est attendue")
     for k in thresholds:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ReportError(f"seuil invalide : « {k} » (entier positif attendu)")
-    return year, tuple(sorted(set(thresholds)))
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= THRESHOLD_MAX:
+            raise ReportError(f"seuil invalide : « {k} » (entier de 1 à {THRESHOLD_MAX})")
+    unique = tuple(sorted(set(thresholds)))
+    if len(unique) > MAX_THRESHOLDS:
+        raise ReportError(f"trop de seuils : {len(unique)} (au plus {MAX_THRESHOLDS})")
+    return year, unique
 
 
 def sha256(path: Path) -> str:
@@ -116,27 +144,6 @@ def _strip_volatile(nb: nbformat.NotebookNode) -> None:
         if cell_pm is not None:
             for key in ("start_time", "end_time", "duration"):
                 cell_pm.pop(key, None)
-
-
-def _replace_folder(staging: Path, target: Path, keep: tuple[str, ...] = ()) -> None:
-    """Put ``staging`` in place of ``target`` with renames only: never half of each."""
-    old = target.with_name(f".ancien-{target.name}")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        target.rename(old)
-        for name in keep:
-            if (old / name).exists() and not (staging / name).exists():
-                (old / name).rename(staging / name)
-    staging.rename(target)
-    if old.exists():
-        shutil.rmtree(old)
-
-
-def _clean_stale(out: Path, prefix: str) -> None:
-    for stale in out.glob(f"{prefix}*"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
 
 
 def execute(notebook: Path, output: Path, parameters: dict[str, Any],
@@ -208,21 +215,55 @@ def execute_drawing_ahead(kind: str, log: Callable[[str], None] | None = None) -
     return partial(execute, draw_ahead=kind, log=log)
 
 
-def _failure(err: Exception, kept: Path) -> ReportError:
+def _disk_full(err: BaseException) -> bool:
+    """Whether ``err``, or an error it stems from, is a full disk (or quota)."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _free_space(folder: Path) -> str:
+    from .formatting import fr_decimal
+
+    try:
+        return f"{fr_decimal(shutil.disk_usage(folder).free / 1e6, 1)} Mo libres"
+    except OSError:
+        return "espace libre inconnu"
+
+
+def _failure(err: BaseException, target: Path, kept: Path | None) -> ReportError:
+    """One French line for a failed build, naming the kept notebook only when it exists."""
     from papermill.exceptions import PapermillExecutionError
 
     from .exports import ExportError
 
-    if isinstance(err, ExportError):
-        return ReportError(f"{err} Notebook conservé pour diagnostic : {kept}")
+    where = f" Notebook conservé pour diagnostic : {kept}" if kept is not None else ""
+    if isinstance(err, KeyboardInterrupt):
+        partial = f" Notebook partiel conservé : {kept}" if kept is not None else ""
+        return Interrupted(f"interrompu : {target} n'a pas été modifié.{partial}")
+    if _disk_full(err):
+        return ReportError(
+            f"disque plein : {target} n'a pas pu être écrit ({_free_space(target.parent)}). "
+            "Les fichiers de cette exécution ont été supprimés, le rapport précédent est "
+            "intact ; libérer de la place puis relancer.")
+    if isinstance(err, ExportError | ReportError):
+        return ReportError(f"{err}{where}")
     if isinstance(err, PapermillExecutionError):
         what = f"{err.ename} : {err.evalue}".strip()
         return ReportError(
-            f"l'exécution du notebook a échoué (cellule {err.exec_count}) — {what}. "
-            f"Notebook conservé pour diagnostic : {kept}"
-        )
-    return ReportError(f"le rapport n'a pas pu être écrit ({type(err).__name__} : {err}). "
-                       f"Notebook conservé pour diagnostic : {kept}")
+            f"l'exécution du notebook a échoué (cellule {err.exec_count}) — {what}.{where}")
+    if isinstance(err, OSError):
+        name = err.filename if err.filename is not None else target
+        return ReportError(f"{target} n'a pas pu être écrit : {name} : "
+                           f"{err.strerror or err}.{where}")
+    return ReportError(f"le rapport n'a pas pu être écrit ({type(err).__name__} : {err}).{where}")
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 #: Runs a notebook: (template, executed notebook to write, parameters). ``execute`` by default;
@@ -241,31 +282,35 @@ def _executed(executor: Executor, template: Path, output: Path,
 
 
 def write_atomically(target: Path, notebook_name: str, build: Callable[[Path], None],
-                     keep: tuple[str, ...] = ()) -> Path:
-    """Let ``build`` fill a staging folder, then put it in place of ``target`` at once.
+                     keep: tuple[str, ...] = (), log: Callable[[str], None] = _stderr) -> Path:
+    """Let ``build`` fill a staging folder, then publish it in place of ``target`` at once.
 
-    On failure the previous ``target`` is untouched and the notebook ``build`` was writing
-    is kept in ``.echec-<name>/`` beside it. Sub-folders named in ``keep`` (written by other
-    commands, like the commune sheets inside a year) move from the old folder to the new.
+    Call it holding the output folder's lock (:func:`mutualisation.publish.output_lock`).
+    What a crashed run left is recovered first. On failure (or Ctrl-C) the previous
+    ``target`` is untouched and the notebook ``build`` was writing is kept in
+    ``.echec-<name>/`` beside it, except when the disk is full: then nothing of the run is
+    kept. Sub-folders named in ``keep`` (written by other commands, like the commune sheets
+    inside a year) move from the old folder to the new.
     """
+    refuse_unusable_target(target)
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(parent, f".en-cours-{target.name}-")
-    staging = parent / f".en-cours-{target.name}-{os.getpid()}-{threading.get_ident()}"
-    failed = parent / f".echec-{target.name}"
-    staging.mkdir()
-    notebook = staging / notebook_name
+    recover(parent, log)
+    failed = parent / f"{FAILED_PREFIX}{target.name}"
+    staging = new_staging(target)
     try:
         build(staging)
-    except Exception as err:
-        shutil.rmtree(failed, ignore_errors=True)
-        if notebook.exists():
-            failed.mkdir()
-            shutil.copy2(notebook, failed / notebook_name)
-        shutil.rmtree(staging, ignore_errors=True)
-        raise _failure(err, failed / notebook_name) from err
-    _replace_folder(staging, target, keep)
-    shutil.rmtree(failed, ignore_errors=True)
+    except BaseException as err:  # Ctrl-C too: the staging folder must not stay behind
+        full = _disk_full(err)
+        kept = discard_build(staging, failed, notebook_name, keep_notebook=not full, log=log)
+        raise _failure(err, target, kept) from err
+    try:
+        publish(staging, target, keep, log)
+    except OSError as err:
+        raise ReportError(
+            f"{target} : le nouveau rapport est complet mais n'a pas pu être mis en place "
+            f"({err.strerror or err}) ; la prochaine exécution le mettra en place") from err
+    remove_tree(failed, log)
     return target
 
 
@@ -275,13 +320,15 @@ def run_report(year: int | None, data: Path, out: Path,
                executor: Executor | None = None, dataset: Dataset | None = None) -> Path:
     """Write ``out/<year>/`` for ``year`` (None: the last year of the data); return it.
 
-    ``pdf=False`` leaves ``bilan.pdf`` out (for tests of other things): otherwise a missing
-    Chromium is an error raised before anything is run, never a report without its PDF.
-    A batch passes its ``executor`` (warm kernels) and the ``dataset`` it already loaded.
+    ``pdf=False`` leaves ``bilan.pdf`` out (for tests of other things). When the PDF engine
+    (WeasyPrint) cannot load, the report is written without its PDF and ``log`` says how to
+    get it. A batch passes its ``executor`` (warm kernels) and the ``dataset`` it already
+    loaded. The output folder is held for the run (:func:`publish.output_lock`: waits for
+    another run writing into it).
     """
     from . import html  # nbconvert's import cost only when a report is really written
     from .bilan import Bilan, portable_data_path
-    from .exports import chromium_missing_message, find_chromium, write_pdf, write_workbook
+    from .exports import pdf_engine_problem, write_pdf, write_workbook
     from .narrative import title
 
     if dataset is None:
@@ -290,8 +337,8 @@ def run_report(year: int | None, data: Path, out: Path,
         year = dataset.last_year
     year, thresholds = validate_parameters(year, thresholds)
     check_year(dataset, year)
-    if pdf and find_chromium() is None:
-        raise ReportError(chromium_missing_message())
+    refuse_unusable_target(out / str(year))
+    pdf_problem = pdf_engine_problem() if pdf else None
 
     data_param = portable_data_path(data)
     parameters = {"annee": year, "donnees": data_param, "seuils": list(thresholds)}
@@ -312,11 +359,15 @@ def run_report(year: int | None, data: Path, out: Path,
         write_outputs(bilan, staging, nb)
         log(f"Bilan {year} : classeur bilan.xlsx…")
         write_workbook(bilan, staging / "bilan.xlsx", title(bilan))
-        if pdf:
-            log(f"Bilan {year} : impression de bilan.pdf (Chromium)…")
+        if pdf and pdf_problem is None:
+            log(f"Bilan {year} : impression de bilan.pdf…")
             write_pdf(bilan, page, staging / "bilan.pdf", title(bilan))
 
-    target = write_atomically(out / str(year), "bilan.ipynb", build, keep=(FICHES_DIR,))
+    with output_lock(out, log=log) as held:
+        target = write_atomically(held / str(year), "bilan.ipynb", build, keep=(FICHES_DIR,),
+                                  log=log)
+    if pdf_problem is not None:
+        log(f"Bilan {year} : {pdf_problem}")
     log(f"Bilan {year} écrit dans {target}")
     return target
 
@@ -350,7 +401,9 @@ def run_fiche(year: int, code_insee: str, data: Path, out: Path, *,
                    manifest(dataset, data_param, parameters, FICHE_NOTEBOOK))
         write_outputs(fiche, staging, nb)
 
-    target = write_atomically(out / str(year) / FICHES_DIR / code, "fiche.ipynb", build)
+    with output_lock(out, log=log) as held:
+        target = write_atomically(held / str(year) / FICHES_DIR / code, "fiche.ipynb", build,
+                                  log=log)
     log(f"Fiche {year} de {fiche.commune['nom']} écrite dans {target}")
     return target
 
@@ -384,5 +437,5 @@ def write_outputs(content: Any, folder: Path, nb: nbformat.NotebookNode) -> None
         (figures / f"{name}.svg").write_text(svg, encoding="utf-8")
 
 
-__all__ = ["DataError", "Problem", "ReportError", "manifest", "run_fiche", "run_report",
-           "validate_parameters", "write_atomically"]
+__all__ = ["DataError", "Interrupted", "Problem", "ReportError", "manifest", "run_fiche",
+           "run_report", "validate_parameters", "write_atomically"]
