@@ -39,7 +39,8 @@ def test_all_years_are_written(batch) -> None:
     for year in (2015, 2016, 2017):
         assert _figures(out / str(year) / "indicators.json")["annee"] == year
         assert (out / str(year) / "bilan.pdf").is_file()
-    assert not list(out.glob(".*"))  # no staging or failure folder left
+    # No staging or failure folder left; only the output folder's lock file.
+    assert [p.name for p in out.glob(".*")] == [".verrou"]
 
 
 def test_sheet_figures_match_hand_worked_values(batch) -> None:
