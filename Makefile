@@ -10,6 +10,9 @@ KERNEL := mutualisation
 KERNEL_SPEC := $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json
 # Options supplémentaires de `make lab`, par exemple LAB_ARGS="--no-browser --port 8899".
 LAB_ARGS ?=
+# Serveur de `make lab` : les modèles notebooks/*.ipynb sont enregistrés sans sorties et
+# s'ouvrent sans être marqués modifiés (mutualisation.lab_server, voir README).
+LAB_SERVER := --ServerApp.contents_manager_class=mutualisation.lab_server.TemplateContentsManager
 # Graphiques interactifs : seul `make lab` pose cette variable (pour le serveur JupyterLab,
 # dont les noyaux héritent l'environnement). Les rapports (papermill) et nbval ne doivent
 # jamais la voir, même si elle est exportée dans le shell : elle est retirée des recettes.
@@ -52,7 +55,7 @@ $(KERNEL_SPEC): $(STAMP)
 
 ## lab: ouvre notebooks/bilan.ipynb dans JupyterLab, graphiques interactifs (hors ligne)
 lab: $(KERNEL_SPEC)
-	MUTUALISATION_GRAPHIQUES=interactif $(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS) notebooks/bilan.ipynb
+	MUTUALISATION_GRAPHIQUES=interactif $(BIN)/jupyter lab --notebook-dir=. $(LAB_SERVER) $(LAB_ARGS) notebooks/bilan.ipynb
 
 ## test: lance toute la suite de tests (ruff, tests unitaires, de bout en bout et JupyterLab, nbval)
 test: $(STAMP)

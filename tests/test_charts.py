@@ -300,12 +300,12 @@ def test_static_renderer_gives_the_svg_of_to_svg(all_charts, svgs, static_mode):
     assert bundle["image/svg+xml"] == svgs["participation_shares"]
 
 
-def test_interactive_mode_keeps_inline_template_and_locale(static_mode):
-    # Rendering the page (~1.8 s, 0.9 MB of inlined Vega) is left out: the
-    # options are what this project sets.
+def test_interactive_mode_uses_the_lab_renderer_and_locale(static_mode):
+    # What the renderer writes is tested in test_lab.py, in a real JupyterLab too.
+    from mutualisation import lab
+
     setup("interactive")
-    assert alt.renderers.active == "html"
-    assert alt.renderers.options["template"] == "inline"
+    assert alt.renderers.active == lab.RENDERER
     locale = alt.renderers.options["embed_options"]["formatLocale"]
     assert locale["thousands"] == NNBSP
 

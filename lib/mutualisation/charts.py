@@ -10,9 +10,10 @@ in a notebook is chosen with :func:`setup`:
   renumbering of the SVG's clip and gradient ids, which vl-convert otherwise
   numbers across the whole process; it stores a byte-identical
   ``image/svg+xml`` output in the notebook (visible offline and after nbconvert);
-- ``setup("interactive")`` (analysts in JupyterLab): the ``html`` renderer with
-  the ``inline`` template, interactive and offline (about 0.9 MB of JavaScript
-  per chart).
+- ``setup("interactive")`` (analysts in JupyterLab): the renderer of
+  :mod:`mutualisation.lab`, interactive and offline, each chart's code in its own
+  scope and the Vega libraries loaded once per page (Altair's ``inline`` template
+  draws only the first chart of a JupyterLab page).
 
 :func:`to_svg` gives the same SVG as a string, for the report's ``figures/``.
 
@@ -303,23 +304,14 @@ def use_static() -> None:
     alt.renderers.enable(STATIC_RENDERER, embed_options=_embed_options())
 
 
-def use_interactive() -> None:
-    """Display charts as interactive HTML with Vega inlined (works offline in JupyterLab).
-
-    The renderer and its options are set in one ``enable`` call: Altair's
-    ``renderers.set_embed_options`` *replaces* the renderer's options, so
-    calling it after ``enable("html", template="inline")`` would drop the template.
-    """
-    alt.theme.enable(THEME)
-    alt.renderers.enable("html", template="inline", embed_options=_embed_options())
-
-
 def setup(mode: Mode = "static") -> None:
     """Choose how charts display: ``"static"`` (reports) or ``"interactive"`` (JupyterLab)."""
     if mode == "static":
         use_static()
     elif mode == "interactive":
-        use_interactive()
+        from . import lab  # the interactive renderer, for JupyterLab only
+
+        lab.use_interactive()
     else:
         raise ValueError(f"mode must be 'static' or 'interactive', got {mode!r}")
 

@@ -7,7 +7,9 @@ How charts display is decided by ONE switch, the environment variable
   from run to run, visible offline and on GitHub;
 - ``MUTUALISATION_GRAPHIQUES=interactif`` (set by ``make lab`` for the
   JupyterLab server, whose kernels inherit its environment): interactive HTML
-  with Vega inlined (tooltips, works offline).
+  with Vega inlined (tooltips, works offline), drawn by the renderer of
+  :mod:`mutualisation.lab`, which keeps every chart of a JupyterLab page in its
+  own scope (Altair's ``inline`` template draws only the first one there).
 """
 
 from __future__ import annotations
