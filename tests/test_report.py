@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -405,3 +406,70 @@ def test_the_report_and_its_pdf_need_no_browser(small_report, tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     pdf = (tmp_path / "out" / "2016" / "bilan.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and len(pdf) > 10_000
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 6 MB file system of its own (tmpfs), when this user may mount one (root)."""
+    mount = tmp_path / "disque"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)],
+                          capture_output=True, check=False)
+    if made.returncode != 0:
+        pytest.skip("no tmpfs here (needs root): the full disk is simulated in the test above")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_really_full_disk_keeps_the_previous_report(small_disk: Path) -> None:
+    out = small_disk / "out"
+    before = digest(quick_report(out))
+    # Leave far less room than a second report needs beside the first.
+    free = shutil.disk_usage(small_disk).free
+    (small_disk / "remplissage").write_bytes(b"\0" * (free - 300_000))
+    with pytest.raises(report_module.ReportError, match="^disque plein : "):
+        quick_report(out)
+    assert digest(out / "2019") == before
+    assert leftovers(out) == []
+    (small_disk / "remplissage").unlink()
+    quick_report(out)  # room again: the next run works
+    assert leftovers(out) == []
+
+
+def test_ctrl_c_during_a_real_run(small_report, tmp_path: Path) -> None:
+    """Ctrl-C in the terminal (SIGINT to the whole process group) while papermill runs."""
+    data, _ = small_report
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "mutualisation", "report", "--year", "2016",
+                            "--data", str(data), "--out", str(out)],
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert "exécution du notebook" in run.stderr.readline()
+    os.killpg(run.pid, signal.SIGINT)
+    rest = run.stderr.read()
+    assert run.wait() == 130, rest
+    assert rest.startswith(f"interrompu : {out / '2016'} n'a pas été modifié."), rest
+    assert "Traceback" not in rest and len(rest.strip().splitlines()) == 1
+    kept = out / ".echec-2016" / "bilan.ipynb"
+    # The message names the partial notebook exactly when there is one.
+    assert (f"Notebook partiel conservé : {kept}" in rest) == kept.is_file()
+    assert not (out / "2016").exists() and leftovers(out) in ([], [".echec-2016"])
+
+
+def test_the_largest_intercommunality_gets_its_report(tmp_path: Path) -> None:
+    """158 communes × 100 actions over 10 years: the whole command, PDF included."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "big_data", Path(__file__).parents[1] / "bench" / "big_data.py")
+    big_data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(big_data)
+    data = big_data.write_big_dataset(tmp_path / "data", communes=158, actions=100, years=10)
+    result = cli("report", "--data", str(data), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "out" / "2024"
+    figures = json.loads((folder / "indicators.json").read_text(encoding="utf-8"))
+    assert figures["communes_membres"] * figures["actions_deployees"] > 5000
+    assert len(figures["participations_par_action"]) == 100
+    matrix = (folder / "figures" / "matrice.svg").read_text(encoding="utf-8")
+    assert matrix.startswith("<svg") and len(matrix) < 2_000_000
+    assert (folder / "bilan.pdf").read_bytes().startswith(b"%PDF-")
