@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
-__all__ = ["TEMPLATES_DIR", "TEMPLATE_NAME", "export_html", "export_html_file", "warm_up"]
+__all__ = ["TEMPLATES_DIR", "TEMPLATE_NAME", "export_html", "export_html_file"]
 
 #: Folder holding the nbconvert templates shipped with the package.
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -68,11 +68,6 @@ def export_html(nb: nbformat.NotebookNode, title: str) -> str:
     with _lock:
         body, _resources = _get_exporter().from_notebook_node(nb)
     return body.replace(_NBCONVERT_DEFAULT_ALT, _FRENCH_DEFAULT_ALT)
-
-
-def warm_up() -> None:
-    """Build the exporter and compile its templates (about 0.3 s) ahead of the first page."""
-    export_html(nbformat.v4.new_notebook(), "")
 
 
 def export_html_file(nb_path: str | Path, html_path: str | Path, title: str) -> Path:

@@ -13,14 +13,12 @@ failing notebook in ``OUT/.echec-Y/`` for debugging.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import json
 import os
 import shutil
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from functools import partial
@@ -264,18 +262,6 @@ def _failure(err: BaseException, target: Path, kept: Path | None) -> ReportError
     return ReportError(f"le rapport n'a pas pu être écrit ({type(err).__name__} : {err}).{where}")
 
 
-def _prepare_exports(pdf: bool) -> None:
-    """Import and warm up the page exporter and the PDF engine (see run_report)."""
-    from . import html
-    from .exports import pdf_engine_problem
-
-    # Only a head start: whatever fails here fails again, with its message, when used.
-    with contextlib.suppress(Exception):
-        html.warm_up()
-        if pdf:
-            pdf_engine_problem()
-
-
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
@@ -352,10 +338,6 @@ def run_report(year: int | None, data: Path, out: Path,
     year, thresholds = validate_parameters(year, thresholds)
     check_year(dataset, year)
     refuse_unusable_target(out / str(year))
-    # While the kernel runs, this process only waits: meanwhile a thread imports and
-    # prepares what the page and the PDF need (nbconvert's templates, WeasyPrint).
-    ready = threading.Thread(target=_prepare_exports, args=(pdf,), daemon=True)
-    ready.start()
     problems: list[str] = []
 
     data_param = portable_data_path(data)
@@ -365,7 +347,6 @@ def run_report(year: int | None, data: Path, out: Path,
         log(f"Bilan {year} : exécution du notebook ({data_param})…")
         run = executor or execute_drawing_ahead("bilan", lambda line: log(f"Bilan {year} : {line}"))
         nb = _executed(run, BILAN_NOTEBOOK, staging / "bilan.ipynb", parameters)
-        ready.join()
         log(f"Bilan {year} : page HTML, indicateurs, tables et figures…")
         # Tables and key figures only: the charts (and the map's outlines) were drawn by
         # the notebook and are taken from it.
@@ -378,7 +359,7 @@ def run_report(year: int | None, data: Path, out: Path,
         write_outputs(bilan, staging, nb)
         log(f"Bilan {year} : classeur bilan.xlsx…")
         write_workbook(bilan, staging / "bilan.xlsx", title(bilan))
-        problem = pdf_engine_problem() if pdf else None  # cached by _prepare_exports
+        problem = pdf_engine_problem() if pdf else None
         if problem is not None:
             problems.append(problem)
         elif pdf:
