@@ -314,12 +314,16 @@ def test_clean_template_keeps_what_the_author_wrote() -> None:
     assert clean["cells"][1]["metadata"] == {}
     assert clean["metadata"] == {"kernelspec": KERNEL_SPEC, "language_info": {"name": "python"}}
     assert nb["cells"][0]["outputs"]  # the given notebook is not modified
+    # Before `make kernel`, JupyterLab switches the notebook to "Python 3": not saved so.
+    nb["metadata"]["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                    "language": "python"}
+    assert lab_server.clean_template(nb)["metadata"]["kernelspec"] == KERNEL_SPEC
 
 
 @pytest.mark.parametrize(
     ("path", "template"),
     [("notebooks/bilan.ipynb", True), ("/notebooks/fiche_commune.ipynb", True),
-     ("notebooks/bilan.py", False), ("outputs/2019/bilan.ipynb", False),
+     ("notebooks/bilan.py", True), ("outputs/2019/bilan.ipynb", False),
      ("bilan.ipynb", False), ("notebooks/brouillon/essai.ipynb", False)],
 )
 def test_which_notebooks_are_templates(path: str, template: bool) -> None:
@@ -346,6 +350,8 @@ def test_contents_manager_saves_templates_without_outputs(tmp_path: Path) -> Non
         model = await manager.get("notebooks/bilan.ipynb")
         executed = _executed_like_jupyterlab(model["content"])
         await manager.save({"type": "notebook", "content": executed}, "notebooks/bilan.ipynb")
+        # The twin opened « as a notebook » (jupytext), run, saved: the same clean files.
+        await manager.save({"type": "notebook", "content": executed}, "notebooks/bilan.py")
         await manager.save({"type": "notebook", "content": executed}, "outputs/bilan.ipynb")
         return model, await manager.get("notebooks/bilan.ipynb")
 

@@ -147,7 +147,7 @@ def test_a_report_that_cannot_be_removed_does_not_stop_runs(tmp_path: Path,
     publish.publish(make_report(publish.new_staging(target), NEW), target, log=logs.append)
     assert report_content(target) == NEW
     assert len(logs) == 1 and "n'a pas pu être supprimé" in logs[0]
-    assert "Permission non accordée" in logs[0]
+    assert "(accès refusé (droits))" in logs[0]
     # The next run retries, says so again while it fails, and is never stopped by it.
     recover(tmp_path, logs.append)
     publish.publish(make_report(publish.new_staging(target), "troisième"), target,
@@ -276,3 +276,39 @@ def test_the_lock_is_shared_by_the_threads_of_one_process(tmp_path: Path) -> Non
         assert errors == []
         assert (tmp_path / ".verrou.json").exists()  # still held by the outer block
     assert not (tmp_path / ".verrou.json").exists()
+
+
+def test_sheets_left_in_a_stage_of_an_earlier_version_go_back_into_the_report(
+        tmp_path: Path) -> None:
+    # Earlier versions moved the sheets into the new report before its renames: killed
+    # between them, the stage held the only copy of the sheets.
+    make_report(tmp_path / ".ancien-2019", OLD)
+    stage = make_report(tmp_path / ".en-cours-2019-4242-139872334", NEW)
+    (stage / "fiches" / "59350").mkdir(parents=True)
+    (stage / "fiches" / "59350" / "fiche.html").write_text("fiche de Lille")
+    recover(tmp_path, keep=("fiches",))
+    assert report_content(tmp_path / "2019") == OLD
+    assert (tmp_path / "2019" / "fiches" / "59350" / "fiche.html").read_text() == \
+        "fiche de Lille"
+    assert [p.name for p in tmp_path.iterdir()] == ["2019"]
+
+
+def test_a_publication_that_cannot_be_resumed_blocks_only_its_report(tmp_path: Path,
+                                                                      monkeypatch) -> None:
+    from mutualisation import report
+
+    target = make_report(tmp_path / "2019", OLD)
+    # The exchange fails (a report folder made immutable): the journal stays.
+    monkeypatch.setattr(publish, "exchange", lambda a, b: (_ for _ in ()).throw(
+        PermissionError(1, "Operation not permitted", str(a))))
+    monkeypatch.setattr(publish, "_ours", lambda name: False)  # as seen by the next run
+    with pytest.raises(ReportError, match="la prochaine exécution réessaiera"):
+        report.write_atomically(target, "bilan.ipynb", lambda s: make_report(s, NEW))
+    logs: list[str] = []
+    with pytest.raises(ReportError, match="une mise en place interrompue n'a pas pu être "
+                                          "reprise"):
+        report.write_atomically(target, "bilan.ipynb",
+                                lambda s: pytest.fail("must not build"), log=logs.append)
+    assert "reprise impossible" in logs[0] and "opération non permise" in logs[0]
+    staged = json.loads(publish.journal_path(target).read_text(encoding="utf-8"))["nouveau"]
+    assert report_content(target) == OLD and report_content(tmp_path / staged) == NEW

@@ -473,3 +473,23 @@ def test_the_largest_intercommunality_gets_its_report(tmp_path: Path) -> None:
     matrix = (folder / "figures" / "matrice.svg").read_text(encoding="utf-8")
     assert matrix.startswith("<svg") and len(matrix) < 2_000_000
     assert (folder / "bilan.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_workers_and_out_mistakes_are_one_french_line(tmp_path: Path) -> None:
+    afile = tmp_path / "un_fichier"
+    afile.write_text("x")
+    for args, message in ((["--all-years", "--workers", "0"],
+                           "--workers : 0 n'est pas admis (au moins 1 noyau)"),
+                          (["--out", str(afile)], f"--out : « {afile} » n'est pas un dossier")):
+        result = cli("report", *args)
+        assert result.returncode == 2 and result.stderr == message + "\n", result.stderr
+
+
+def test_index_recovers_a_crashed_run_first(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    quick_report(out)
+    (out / "2019").rename(out / ".ancien-2019")  # killed between an earlier version's renames
+    result = cli("index", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "2019/bilan.html" in (out / "index.html").read_text(encoding="utf-8")
+    assert leftovers(out) == []

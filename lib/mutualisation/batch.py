@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import interruption
 from .loading import DataError
 from .report import Executor, Interrupted, ReportError
 
@@ -87,6 +88,8 @@ def run_jobs(jobs: list[Job], description: str, workers: int | None = None) -> l
     progress = _Progress(len(jobs), description)
 
     def run(label: str, work: Callable[[Executor], Path], pool: KernelPool) -> Outcome:
+        if interruption.requested.is_set():  # Ctrl-C: start no other report
+            return Outcome(label, error="interrompu avant de commencer")
         progress.started()
         try:
             outcome = Outcome(label, target=work(pool.execute))

@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from . import interruption
 from .loading import DataError, describe, load_dataset
 from .paths import DATA_DIR, OUTPUTS_DIR
 from .startup import skip_iri_format_checker
@@ -22,8 +23,10 @@ app = typer.Typer(
     help="Bilan du schéma de mutualisation : contrôle des données et rapports annuels.",
 )
 
+# readable=False: an unreadable folder is the loader's to report, in French.
 DataOption = Annotated[
-    Path, typer.Option("--data", help="Dossier des tables communes, actions, participations.")
+    Path, typer.Option("--data", readable=False,
+                       help="Dossier des tables communes, actions, participations.")
 ]
 
 
@@ -117,9 +120,9 @@ def _shown(text: str, limit: int = 40) -> str:
     return shown if len(shown) <= limit else shown[:limit] + "…"
 
 
-OutOption = Annotated[Path, typer.Option("--out", help="Dossier de sortie.")]
+OutOption = Annotated[Path, typer.Option("--out", readable=False, help="Dossier de sortie.")]
 WorkersOption = Annotated[int | None, typer.Option(
-    "--workers", min=1, help="Noyaux Python en parallèle (défaut : un par cœur).")]
+    "--workers", help="Noyaux Python en parallèle (défaut : un par cœur).")]
 NoWaitOption = Annotated[bool, typer.Option(
     "--sans-attendre", help="Si une autre exécution écrit déjà dans OUT, s'arrêter aussitôt "
     "(code 75) au lieu d'attendre sa fin.")]
@@ -144,20 +147,61 @@ def check_out(out: Path) -> None:
     """The output folder exists or can be made, and can be written to; else a clear error."""
     import tempfile
 
+    from .files import os_reason
+
+    if out.exists() and not out.is_dir():
+        fail([f"--out : « {out} » n'est pas un dossier"])
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as err:
-        fail([f"--out : écriture impossible dans « {out} » ({err.strerror or err})"])
+        fail([f"--out : écriture impossible dans « {out} » ({os_reason(err)})"])
+
+
+def check_workers(workers: int | None) -> None:
+    """--workers: at least one kernel (checked here for a French message)."""
+    if workers is not None and workers < 1:
+        fail([f"--workers : {workers} n'est pas admis (au moins 1 noyau)"])
+
+
+def refresh_index(out: Path) -> Path:
+    """Recover what a crashed run left in ``out``, then rewrite its index page.
+
+    Call it holding the lock. A failure (a full disk) is one line, status 1: the reports
+    themselves are already written.
+    """
+    from .files import os_reason
+    from .index import write_index
+    from .publish import recover
+
+    recover(out, log)
+    try:
+        return write_index(out)
+    except OSError as err:
+        fail([f"{out / 'index.html'} n'a pas pu être écrit ({os_reason(err)}) ; les rapports "
+              "sont en place, relancer « mutualisation index » pour la page d'entrée"],
+             EXIT_FAILED)
+        raise  # unreachable: fail() exits
+
+
+def _batch(jobs: list, description: str, workers: int | None, out: Path) -> list:
+    """Run a batch; on Ctrl-C the index still lists the reports written before it."""
+    from .batch import run_jobs
+    from .report import Interrupted
+
+    try:
+        return run_jobs(jobs, description, workers)
+    except Interrupted:
+        refresh_index(out)
+        raise
 
 
 def _finish_batch(outcomes: list, out: Path, singular: str, plural_form: str) -> None:
     """Write the index, summarise a batch and exit non-zero when some runs failed."""
     from .formatting import plural
-    from .index import write_index
 
-    index = write_index(out)
+    index = refresh_index(out)
     failed = [o for o in outcomes if not o.ok]
     done = plural(len(outcomes) - len(failed), singular, plural_form)
     print(f"{done} sur {len(outcomes)} ; index : {index}", file=sys.stderr)
@@ -182,7 +226,7 @@ def report(
     sans_attendre: NoWaitOption = False,
 ) -> None:
     """Écrit le bilan d'une année dans OUT/ANNÉE/ (notebook, HTML, PDF, Excel, indicateurs)."""
-    from .index import write_index
+    check_workers(workers)
     from .loading import check_year
     from .report import Interrupted, ReportError, run_report
 
@@ -206,16 +250,16 @@ def report(
                 raise
             except ReportError as err:
                 fail([str(err)], EXIT_FAILED)
-            write_index(out)
+            refresh_index(out)
             return
 
-        from .batch import run_jobs
 
         jobs = [(f"bilan {y}",
                  lambda executor, y=y: run_report(y, data, out, thresholds, executor=executor,
                                                   dataset=dataset))
                 for y in dataset.years]
-        _finish_batch(run_jobs(jobs, "Bilans", workers), out, "bilan écrit", "bilans écrits")
+        _finish_batch(_batch(jobs, "Bilans", workers, out), out, "bilan écrit",
+                      "bilans écrits")
 
 
 @app.command()
@@ -232,7 +276,7 @@ def fiches(
     sans_attendre: NoWaitOption = False,
 ) -> None:
     """Écrit une fiche par commune dans OUT/ANNÉE/fiches/CODE_INSEE/."""
-    from .batch import run_jobs
+    check_workers(workers)
     from .indicators import member_communes
     from .loading import check_year
     from .report import ReportError, run_fiche, validate_parameters
@@ -271,7 +315,7 @@ def fiches(
             for code in codes]
     check_out(out)
     with holding(out, sans_attendre):
-        _finish_batch(run_jobs(jobs, f"Fiches {annee}", workers), out, "fiche écrite",
+        _finish_batch(_batch(jobs, f"Fiches {annee}", workers, out), out, "fiche écrite",
                       "fiches écrites")
 
 
@@ -279,11 +323,9 @@ def fiches(
 @interruptible
 def index(out: OutOption = OUTPUTS_DIR, sans_attendre: NoWaitOption = False) -> None:
     """Réécrit OUT/index.html, la page d'entrée des bilans et des fiches."""
-    from .index import write_index
-
     check_out(out)
     with holding(out, sans_attendre):
-        print(write_index(out))
+        print(refresh_index(out))
 
 
 @app.command()
@@ -326,4 +368,5 @@ def template(
 @app.callback()
 def main() -> None:
     """Bilan du schéma de mutualisation."""
+    interruption.install()
     skip_iri_format_checker()  # before any command imports nbformat (and so jsonschema)

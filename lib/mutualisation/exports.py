@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import io
 import logging
 import re
 import threading
@@ -301,7 +302,10 @@ def pdf_engine_problem() -> str | None:
     fontconfig) are missing, ImportError when the package itself is.
     """
     try:
-        import weasyprint  # noqa: F401
+        # When its libraries are missing, WeasyPrint prints an English notice on standard
+        # output before raising; the French line below says it instead.
+        with contextlib.redirect_stdout(io.StringIO()):
+            import weasyprint  # noqa: F401
     except ModuleNotFoundError as err:
         if err.name != "weasyprint":
             return ("bilan.pdf n'a pas été imprimé : WeasyPrint ne peut pas se charger "

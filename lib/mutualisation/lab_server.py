@@ -43,6 +43,10 @@ SERVER_OPTION = (
     "--ServerApp.contents_manager_class=mutualisation.lab_server.TemplateContentsManager"
 )
 
+#: The kernel every template names: the project's environment, registered by `make kernel`.
+PROJECT_KERNELSPEC = {"display_name": "Python (mutualisation)", "language": "python",
+                      "name": "mutualisation"}
+
 #: Cell metadata that JupyterLab adds during a session and a template never keeps.
 SESSION_CELL_METADATA = ("execution", "trusted", "collapsed", "scrolled")
 
@@ -53,7 +57,7 @@ def clean_template(notebook: dict[str, Any]) -> dict[str, Any]:
     Code cells lose their outputs and execution count; every cell loses the metadata of
     :data:`SESSION_CELL_METADATA` and ``jupyter.outputs_hidden``; the notebook's
     ``language_info`` keeps its ``name`` only. Everything else (sources, ids, tags,
-    kernelspec, other metadata) is kept as is.
+    other metadata) is kept as is; the kernelspec is always the project's.
     """
     clean = copy.deepcopy(notebook)
     for cell in clean.get("cells", []):
@@ -69,6 +73,9 @@ def clean_template(notebook: dict[str, Any]) -> dict[str, Any]:
             if not jupyter:
                 del metadata["jupyter"]
     metadata = clean.setdefault("metadata", {})
+    # JupyterLab switches a notebook whose kernel is not registered yet (before `make
+    # kernel`) to "Python 3": a template always names the project's kernel.
+    metadata["kernelspec"] = dict(PROJECT_KERNELSPEC)
     language = metadata.get("language_info")
     if isinstance(language, dict) and "name" in language:
         metadata["language_info"] = {"name": language["name"]}
@@ -105,10 +112,14 @@ class TemplateContentsManager(_Base):  # type: ignore[misc, valid-type]
     ).tag(config=True)
 
     def is_template(self, path: str) -> bool:
-        """True for ``notebooks/X.ipynb`` (a path as the contents API gives it)."""
+        """True for ``notebooks/X.ipynb`` and its jupytext twin ``notebooks/X.py``.
+
+        A twin opened « as a notebook » is saved through jupytext into the paired
+        ``.ipynb``: it must be cleaned the same way (a path as the contents API gives it).
+        """
         api_path = PurePosixPath(path.strip("/"))
         folders = {PurePosixPath(folder.strip("/")) for folder in self.template_dirs}
-        return api_path.suffix == ".ipynb" and api_path.parent in folders
+        return api_path.suffix in (".ipynb", ".py") and api_path.parent in folders
 
     async def get(self, path: str, content: bool = True, type: str | None = None,
                   format: str | None = None, **kwargs: Any) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import errno
 import itertools
 import json
 import os
+import secrets
 import shutil
 import stat
 import sys
@@ -39,11 +40,11 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .files import write_whole
+from .files import os_reason, write_whole
 
 __all__ = ["LOCK_FILE", "OutputBusy", "ReportError", "discard_build", "exchange",
-           "new_staging", "output_lock", "publish", "recover", "refuse_unusable_target",
-           "remove_tree"]
+           "journal_path", "new_staging", "output_lock", "publish", "recover",
+           "refuse_unusable_target", "remove_tree"]
 
 #: The lock file of an output folder, and the file that says who holds it.
 LOCK_FILE = ".verrou"
@@ -54,6 +55,11 @@ FAILED_PREFIX = ".echec-"
 JOURNAL_PREFIX = ".publication-"
 
 Log = Callable[[str], None]
+
+#: This process's mark on the folders it stages. Not its PID: a crashed run and the next
+#: one can have the same PID (PID 1 in containers), and a crashed run's folders must never
+#: pass for a live one's.
+_RUN = secrets.token_hex(6)
 
 
 class ReportError(Exception):
@@ -191,13 +197,14 @@ def remove_tree(path: Path, log: Log) -> bool:
             shutil.rmtree(path, onerror=retry_writable)
         return True
     except OSError as err:
-        log(f"attention : {path} n'a pas pu être supprimé ({err.strerror or err}) ; "
+        log(f"attention : {path} n'a pas pu être supprimé ({os_reason(err)}) ; "
             "la prochaine exécution réessaiera, ou supprimez-le à la main")
         return False
 
 
-def _journal(parent: Path, name: str) -> Path:
-    return parent / f"{JOURNAL_PREFIX}{name}.json"
+def journal_path(target: Path) -> Path:
+    """The journal of a publication of ``target``, while it is under way."""
+    return target.parent / f"{JOURNAL_PREFIX}{target.name}.json"
 
 
 def _sync_folder(folder: Path) -> None:
@@ -230,7 +237,7 @@ def new_staging(target: Path) -> Path:
     must be free too).
     """
     for number in itertools.count(1):
-        suffix = f"{target.name}-{os.getpid()}-{number}"
+        suffix = f"{target.name}-{_RUN}-{number}"
         staging = target.parent / f"{STAGING_PREFIX}{suffix}"
         if (target.parent / f"{OLD_PREFIX}{suffix}").exists():
             continue
@@ -246,13 +253,18 @@ def publish(staging: Path, target: Path, keep: tuple[str, ...] = (), log: Log = 
     """Put the complete folder ``staging`` in place of ``target`` (see the module's text)."""
     parent = target.parent
     old = parent / (OLD_PREFIX + staging.name[len(STAGING_PREFIX):])
-    journal = _journal(parent, target.name)
+    journal = journal_path(target)
     record = {"cible": target.name, "nouveau": staging.name, "ancien": old.name,
               "inode": _identity(staging), "garder": list(keep)}
     # Written whole under a name of this process's own (see recover), then renamed.
-    partial = parent / f".{journal.name}.{os.getpid()}.tmp"
-    partial.write_text(json.dumps(record), encoding="utf-8")
-    partial.replace(journal)
+    partial = parent / f".{journal.name}.{_RUN}.tmp"
+    try:
+        partial.write_text(json.dumps(record), encoding="utf-8")
+        partial.replace(journal)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
     _sync_folder(parent)
     _after_step("journal")
     _roll_forward(parent, record, log)
@@ -292,25 +304,39 @@ def _roll_forward(parent: Path, record: dict, log: Log) -> None:
 
 
 def _ours(name: str) -> bool:
-    """Whether a staging or old folder (``.en-cours-2019-PID-N``) is this process's own.
+    """Whether a staging or old folder (``.en-cours-2019-RUN-N``) is this process's own.
 
     Under the lock, the only live runs are this process's threads (a batch): what they are
     building or publishing is theirs, never a crashed run's.
     """
     parts = name.rsplit("-", 2)
-    return len(parts) == 3 and parts[1] == str(os.getpid())
+    return len(parts) == 3 and parts[1] == _RUN
 
 
 _recover_guard = threading.Lock()
 
 
-def recover(parent: Path, log: Log = _stderr) -> None:
-    """Bring ``parent`` back to whole reports after a crashed run (call under the lock)."""
+def recover(parent: Path, log: Log = _stderr, keep: tuple[str, ...] = ()) -> None:
+    """Bring ``parent`` back to whole reports after a crashed run (call under the lock).
+
+    ``keep`` names the sub-folders that other commands write into a report (the commune
+    sheets): a staging folder that no journal names may hold the only copy of them (a run
+    of an earlier version stopped between its renames); they go back into the report.
+    """
     with _recover_guard:  # a batch's threads recover the same folders
-        _recover(parent, log)
+        _recover(parent, log, keep)
 
 
-def _recover(parent: Path, log: Log) -> None:
+def _rescue(staging: Path, keep: tuple[str, ...]) -> None:
+    """Move the ``keep`` sub-folders of an unpublished staging folder into its report."""
+    target = staging.parent / staging.name[len(STAGING_PREFIX):].split("-", 1)[0]
+    for name in keep:
+        if (staging / name).is_dir() and _identity(target) is not None \
+                and not (target / name).exists():
+            (staging / name).rename(target / name)
+
+
+def _recover(parent: Path, log: Log, keep: tuple[str, ...]) -> None:
     if not parent.is_dir():
         return
     named: set[str] = set()
@@ -321,12 +347,16 @@ def _recover(parent: Path, log: Log) -> None:
             if _ours(record["nouveau"]):
                 continue
             _roll_forward(parent, record, log)
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            log(f"attention : reprise impossible de {journal} ({err}) ; il est conservé")
+        except OSError as err:
+            log(f"attention : reprise impossible de {journal} ({os_reason(err)} : "
+                f"{err.filename}) ; elle sera retentée à la prochaine exécution")
+            continue
+        except (ValueError, KeyError, TypeError):
+            log(f"attention : {journal} est illisible ; il est conservé, à examiner")
             continue
         remove_tree(journal, log)
     for leftover in sorted(parent.glob(f".{JOURNAL_PREFIX}*.tmp")):
-        if not leftover.name.endswith(f".{os.getpid()}.tmp"):
+        if not leftover.name.endswith(f".{_RUN}.tmp"):
             remove_tree(leftover, log)  # a journal cut short: its publication never began
     for old in sorted(parent.glob(f"{OLD_PREFIX}*")):
         if old.name in named or _ours(old.name):
@@ -340,6 +370,12 @@ def _recover(parent: Path, log: Log) -> None:
             remove_tree(old, log)
     for staging in sorted(parent.glob(f"{STAGING_PREFIX}*")):
         if staging.name not in named and not _ours(staging.name):
+            try:
+                _rescue(staging, keep)
+            except OSError as err:  # never remove what may hold the only copy of the sheets
+                log(f"attention : {staging} conservé ({os_reason(err)}) : il contient peut-être "
+                    "les seules copies de fiches ; à examiner")
+                continue
             remove_tree(staging, log)  # a build cut short, never published
 
 
@@ -363,5 +399,5 @@ def discard_build(staging: Path, failed: Path, notebook_name: str, *,
         staging.rename(failed)
         return failed / notebook_name
     except OSError as err:
-        log(f"attention : nettoyage incomplet de {staging} ({err.strerror or err})")
+        log(f"attention : nettoyage incomplet de {staging} ({os_reason(err)})")
         return None

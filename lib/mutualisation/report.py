@@ -28,6 +28,8 @@ from typing import Any
 
 import nbformat
 
+from . import interruption
+from .files import os_reason
 from .loading import DataError, Problem, check_year, load_dataset
 from .model import Dataset
 from .paths import FICHES_DIR, NOTEBOOKS_DIR
@@ -35,6 +37,7 @@ from .publish import (
     FAILED_PREFIX,
     ReportError,
     discard_build,
+    journal_path,
     new_staging,
     output_lock,
     publish,
@@ -52,8 +55,10 @@ MANIFEST_PACKAGES = ("mutualisation", "polars", "altair", "vl-convert-python", "
                      "nbconvert", "great-tables", "babel", "fastexcel", "xlsxwriter",
                      "weasyprint")
 KERNEL_NAME = "python3"
-#: The kernel's own start-up warnings (unencrypted local TCP) are noise for report runs.
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: The kernel's own log is noise for report runs: start-up warnings (unencrypted local TCP)
+#: and, after Ctrl-C, the tracebacks of a reply sent on a socket already closed. A cell's
+#: error reaches the report through papermill, not through this log.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 #: How every report notebook is run by papermill, cold or on a warm kernel. Papermill's
 #: saving of the notebook around each cell stays on (about 0.1 s for a bilan): a kernel that
 #: dies leaves the cells run so far for diagnosis.
@@ -258,7 +263,7 @@ def _failure(err: BaseException, target: Path, kept: Path | None) -> ReportError
     if isinstance(err, OSError):
         name = err.filename if err.filename is not None else target
         return ReportError(f"{target} n'a pas pu être écrit : {name} : "
-                           f"{err.strerror or err}.{where}")
+                           f"{os_reason(err)}.{where}")
     return ReportError(f"le rapport n'a pas pu être écrit ({type(err).__name__} : {err}).{where}")
 
 
@@ -295,11 +300,15 @@ def write_atomically(target: Path, notebook_name: str, build: Callable[[Path], N
     refuse_unusable_target(target)
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
-    recover(parent, log)
+    recover(parent, log, keep)
+    if journal_path(target).exists():  # recovery failed: its message says why (log)
+        raise ReportError(f"{target} : une mise en place interrompue n'a pas pu être reprise "
+                          f"({journal_path(target)}) ; corriger la cause signalée, puis relancer")
     failed = parent / f"{FAILED_PREFIX}{target.name}"
     staging = new_staging(target)
     try:
         build(staging)
+        interruption.check()  # a Ctrl-C swallowed during the build still stops the run
     except BaseException as err:  # Ctrl-C too: the staging folder must not stay behind
         full = _disk_full(err)
         kept = discard_build(staging, failed, notebook_name, keep_notebook=not full, log=log)
@@ -307,9 +316,12 @@ def write_atomically(target: Path, notebook_name: str, build: Callable[[Path], N
     try:
         publish(staging, target, keep, log)
     except OSError as err:
+        if not journal_path(target).exists():  # nothing was published: as a failed build
+            discard_build(staging, failed, notebook_name, keep_notebook=False, log=log)
+            raise _failure(err, target, None) from err
         raise ReportError(
             f"{target} : le nouveau rapport est complet mais n'a pas pu être mis en place "
-            f"({err.strerror or err}) ; la prochaine exécution le mettra en place") from err
+            f"({os_reason(err)} : {err.filename}) ; la prochaine exécution réessaiera") from err
     remove_tree(failed, log)
     return target
 
