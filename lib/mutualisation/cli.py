@@ -47,6 +47,13 @@ def log(line: str) -> None:
     print(line, file=sys.stderr)
 
 
+def batch_log(line: str) -> None:
+    """What a run of a batch says that must not be lost under the progress bar: warnings
+    (a folder that could not be removed, a PDF that could not be printed)."""
+    if "attention :" in line or "n'a pas été imprimé" in line:
+        log(line)
+
+
 Command = TypeVar("Command", bound=Callable[..., None])
 
 
@@ -256,7 +263,7 @@ def report(
 
         jobs = [(f"bilan {y}",
                  lambda executor, y=y: run_report(y, data, out, thresholds, executor=executor,
-                                                  dataset=dataset))
+                                                  dataset=dataset, log=batch_log))
                 for y in dataset.years]
         _finish_batch(_batch(jobs, "Bilans", workers, out), out, "bilan écrit",
                       "bilans écrits")
@@ -311,7 +318,7 @@ def fiches(
         codes = list(names)
     jobs = [(f"fiche {code} {names.get(code, '')}".strip(),
              lambda executor, code=code: run_fiche(annee, code, data, out, executor=executor,
-                                                   dataset=dataset))
+                                                   dataset=dataset, log=batch_log))
             for code in codes]
     check_out(out)
     with holding(out, sans_attendre):
