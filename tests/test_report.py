@@ -235,7 +235,7 @@ def test_unwritable_out_is_a_clear_error(small_report, tmp_path: Path) -> None:
     for command in (["report", "--year", "2016", "--data", str(data)], ["index"]):
         result = cli(*command, "--out", str(blocker))
         assert result.returncode == 2
-        assert result.stderr.startswith(f"--out : écriture impossible dans « {blocker} »")
+        assert result.stderr == f"--out : « {blocker} » n'est pas un dossier\n"
         assert "Traceback" not in result.stderr
     assert blocker.read_text() == "pas un dossier"
 
