@@ -17,6 +17,12 @@ LAB_SERVER := --ServerApp.contents_manager_class=mutualisation.lab_server.Templa
 # dont les noyaux héritent l'environnement). Les rapports (papermill) et nbval ne doivent
 # jamais la voir, même si elle est exportée dans le shell : elle est retirée des recettes.
 unexport MUTUALISATION_GRAPHIQUES
+# `make mutation`: modules mutated (scripts/mutate.py) and parallel test runs.
+MUTATION_MODULES ?= indicators loading publish
+MUTATION_JOBS ?= 2
+# `make coverage`: where its data files go (outside the tree), and the tests it runs.
+COVERAGE_DIR ?= /tmp/mutualisation-coverage
+COVERAGE_TESTS ?=
 
 .DEFAULT_GOAL := help
 
@@ -63,6 +69,19 @@ test: $(STAMP)
 	$(BIN)/pytest
 	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg outputs/*/bilan.ipynb
 
+## mutation: score de mutation d'indicators, loading et publish avec leurs tests rapides (lent, hors CI ; MUTATION_MODULES=loading pour un seul)
+mutation: $(STAMP)
+	nice -n 10 $(BIN)/python scripts/mutate.py $(MUTATION_MODULES) -j $(MUTATION_JOBS) --equivalent tests/MUTATION.md
+
+## coverage: couverture des lignes et des branches de toute la suite, sous-processus et noyaux compris (lent, hors CI)
+coverage: $(STAMP)
+	rm -rf $(COVERAGE_DIR) && mkdir -p $(COVERAGE_DIR)
+	export COVERAGE_DATA_DIR=$(COVERAGE_DIR); status=0; \
+	$(BIN)/coverage run --rcfile=tests/coverage.cfg -m pytest $(COVERAGE_TESTS) || status=$$?; \
+	$(BIN)/coverage combine --quiet --rcfile=tests/coverage.cfg && \
+	$(BIN)/coverage report --rcfile=tests/coverage.cfg && \
+	$(BIN)/python scripts/coverage_summary.py tests/coverage.cfg && exit $$status
+
 ## outputs: régénère les bilans de référence 2015 à 2019 dans outputs/
 outputs: $(STAMP)
 	for year in 2015 2016 2017 2018 2019; do $(BIN)/mutualisation report --year $$year || exit 1; done
@@ -77,4 +96,4 @@ lock:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-.PHONY: help venv kernel lab check report all test outputs lock clean
+.PHONY: help venv kernel lab check report all test mutation coverage outputs lock clean

@@ -575,7 +575,16 @@ def test_series_long_matches_series(scenario):
 
 CODES = ["59001", "59002", "59003", "59004"]
 IDS = ["A1", "A2", "A3"]
-DATES = st.dates(min_value=date(2016, 1, 1), max_value=date(2020, 12, 31))
+#: Year ends (the reference dates D) are drawn often: a ``<=`` turned into ``<`` only shows there.
+YEAR_ENDS = [date(y, 12, 31) for y in range(2015, 2022)]
+DATES = st.dates(min_value=date(2016, 1, 1), max_value=date(2020, 12, 31)) | st.sampled_from(
+    [d for d in YEAR_ENDS if d.year <= 2020])
+
+
+def dates_from(start: date) -> st.SearchStrategy[date]:
+    """A date on or after ``start`` (an end date), year ends included."""
+    return st.dates(min_value=start, max_value=date(2021, 12, 31)) | st.sampled_from(
+        [start, *(d for d in YEAR_ENDS if d >= start)])
 
 
 @st.composite
@@ -584,14 +593,14 @@ def random_datasets(draw) -> Dataset:
     communes = []
     for code in draw(st.lists(st.sampled_from(CODES), unique=True, max_size=len(CODES))):
         joined = draw(DATES)
-        left = draw(st.none() | st.dates(min_value=joined, max_value=date(2021, 12, 31)))
+        left = draw(st.none() | dates_from(joined))
         communes.append(
             (code, f"Commune {code}", joined, left, draw(st.none() | st.integers(0, 9)))
         )
     actions = []
     for action_id in draw(st.lists(st.sampled_from(IDS), unique=True, max_size=len(IDS))):
         inscribed = draw(DATES)
-        deployed = draw(st.none() | st.dates(min_value=inscribed, max_value=date(2021, 12, 31)))
+        deployed = draw(st.none() | dates_from(inscribed))
         domain = draw(st.sampled_from([None, "achats", "numérique"]))
         actions.append((action_id, f"Action {action_id}", inscribed, deployed, domain))
     participations = []
@@ -600,7 +609,7 @@ def random_datasets(draw) -> Dataset:
             code = draw(st.sampled_from([c[0] for c in communes]))
             action_id = draw(st.sampled_from([a[0] for a in actions]))
             start = draw(DATES)
-            end = draw(st.none() | st.dates(min_value=start, max_value=date(2021, 12, 31)))
+            end = draw(st.none() | dates_from(start))
             participations.append((code, action_id, start, end))
     return make_dataset(communes, actions, participations)
 
@@ -656,3 +665,125 @@ def test_property_matches_naive_count(ds, year):
     row = ind.series(ds, [year - 1, year], thresholds).row(1, named=True)
     assert row["communes_au_moins_1"] == expected["1"]
     assert row["participations_actives"] == figures["participations_actives"]
+
+
+# --------------------------------------------------------------------------
+# Every definition on its boundary, D = 31 December (issue 11)
+# --------------------------------------------------------------------------
+
+
+def test_every_date_on_31_december_is_inclusive_or_exclusive_as_defined():
+    """Joining, inscription, deployment and start on D count at D; leaving and ending on D
+    do not. The day before D and the day after show each boundary from both sides."""
+    ds = make_dataset(
+        communes=[
+            ("59001", "Jointe le 31", d("2019-12-31")),
+            ("59002", "Sortie le 31", d("2010-01-01"), d("2019-12-31")),
+            ("59003", "Toujours", d("2010-01-01")),
+        ],
+        actions=[
+            ("INS", "Inscrite le 31", d("2019-12-31"), d("2019-12-31")),
+            ("DEP", "Déployée le 31", d("2015-01-01"), d("2019-12-31")),
+            ("OLD", "Ancienne", d("2015-01-01"), d("2015-01-01")),
+        ],
+        participations=[
+            ("59001", "OLD", d("2019-12-31"), None),
+            ("59003", "DEP", d("2019-12-31"), None),
+            ("59003", "OLD", d("2016-01-01"), d("2019-12-31")),
+            ("59003", "INS", d("2019-12-31"), None),
+            ("59002", "OLD", d("2016-01-01"), None),
+        ],
+    )
+    assert ind.member_communes(ds, 2019).get_column("code_insee").to_list() == [
+        "59001", "59003"]
+    assert ind.member_communes(ds, 2018).get_column("code_insee").to_list() == [
+        "59002", "59003"]
+    figures = ind.year_indicators(ds, 2019)
+    assert figures["communes_membres"] == 2
+    assert figures["actions_inscrites"] == 3
+    assert figures["actions_deployees"] == 3
+    assert figures["actions_deployees_annee"] == ["DEP", "INS"]
+    assert figures["actions_inscrites_non_deployees"] == []
+    assert figures["participations_par_action"] == {"DEP": 1, "INS": 1, "OLD": 1}
+    assert figures["participations_actives"] == 3
+    assert figures["communes_participantes"] == {"1": 2, "2": 1, "5": 0}
+    table = ind.actions_per_commune(ds, 2019)
+    assert table.select("code_insee", "nb_actions", "actions").rows() == [
+        ("59001", 1, ["OLD"]), ("59003", 2, ["DEP", "INS"])]
+
+    before = ind.year_indicators(ds, 2018)
+    assert before["communes_membres"] == 2  # 59002 still in, 59001 not yet
+    assert before["actions_inscrites"] == 2
+    assert before["actions_deployees"] == 1
+    assert before["actions_deployees_annee"] == []
+    assert before["actions_inscrites_non_deployees"] == ["DEP"]
+    assert before["participations_par_action"] == {"DEP": 0, "OLD": 2}
+    assert before["participations_actives"] == 2
+
+    assert ind.series(ds, [2018, 2019, 2020]).select(
+        "annee", "communes_membres", "actions_inscrites", "actions_deployees",
+        "actions_deployees_annee", "participations_actives").rows() == [
+        (2018, 2, 2, 1, 0, 2), (2019, 2, 3, 3, 2, 3), (2020, 2, 3, 3, 0, 3)]
+    assert ind.membership_changes(ds, 2019).rows() == [
+        ("59001", "Jointe le 31", ind.JOINED, d("2019-12-31")),
+        ("59002", "Sortie le 31", ind.LEFT, d("2019-12-31")),
+    ]
+
+
+def test_rows_come_sorted_whatever_the_input_order():
+    ds = make_dataset(
+        communes=[("59003", "Gamma", d("2010-01-01")), ("59001", "Alpha", d("2010-01-01")),
+                  ("59002", "Beta", d("2010-01-01"))],
+        actions=[("Z", "Zeta", d("2015-01-01"), d("2015-01-01"), "b"),
+                 ("A", "Alpha", d("2015-01-01"), d("2015-01-01"), "a"),
+                 ("FUT", "Future", d("2030-01-01"))],
+        participations=[("59003", "Z", d("2016-01-01")), ("59001", "A", d("2016-01-01")),
+                        ("59001", "Z", d("2016-01-01"))],
+    )
+    assert ind.member_communes(ds, 2019).get_column("code_insee").to_list() == [
+        "59001", "59002", "59003"]
+    assert ind.actions_status(ds, 2019).get_column("action_id").to_list() == ["A", "Z"]
+    assert ind.actions_per_commune(ds, 2019).select("code_insee", "actions").rows() == [
+        ("59001", ["A", "Z"]), ("59002", []), ("59003", ["Z"])]
+    assert ind.by_domain(ds, 2019).get_column("domaine").to_list() == ["a", "b"]
+    assert list(ind.year_indicators(ds, 2019)["participations_par_action"]) == ["A", "Z"]
+
+
+def test_years_given_as_text_are_refused_as_a_whole():
+    with pytest.raises(ValueError, match="years must be a sequence of integers, got '2019'"):
+        ind.series(make_dataset(), "2019")
+    with pytest.raises(ValueError, match="years must be a sequence of integers, got 2019"):
+        ind.series(make_dataset(), 2019)
+
+
+@pytest.mark.parametrize(("num", "den", "decimals", "expected"), [
+    (2, 9, 4, 0.2222), (7, 9, 4, 0.7778), (5, 12, 4, 0.4167), (1, 3, 4, 0.3333),
+    (1, 8, 2, 0.13), (3, 8, 2, 0.38), (1, 20000, 4, 0.0001), (1, 20001, 4, 0.0),
+    (9, 9, 4, 1.0), (0, 9, 4, 0.0), (5, 0, 4, 0.0), (17, 8, 2, 2.13),
+])
+def test_rounded_ratio_is_exact_half_up(num, den, decimals, expected):
+    value = pl.select(ind._rounded_ratio(pl.lit(num), pl.lit(den), decimals)).item()
+    assert value == expected and isinstance(value, float)
+
+
+def test_membership_changes_sorted_by_date_then_code_then_movement():
+    ds = make_dataset(communes=[
+        ("59005", "Rejoint", d("2019-06-01")),
+        ("59004", "Part", d("2010-01-01"), d("2019-03-01")),
+        ("59002", "Fusion", d("2010-01-01"), d("2019-06-01")),
+        ("59001", "Aller-retour", d("2019-06-01"), d("2019-06-01")),
+    ])
+    assert ind.membership_changes(ds, 2019).rows() == [
+        ("59004", "Part", ind.LEFT, d("2019-03-01")),
+        ("59001", "Aller-retour", ind.JOINED, d("2019-06-01")),
+        ("59001", "Aller-retour", ind.LEFT, d("2019-06-01")),
+        ("59002", "Fusion", ind.LEFT, d("2019-06-01")),
+        ("59005", "Rejoint", ind.JOINED, d("2019-06-01")),
+    ]
+
+
+def test_the_first_bad_threshold_is_named():
+    with pytest.raises(ValueError, match=r"got 0$"):
+        ind.communes_with_at_least(make_dataset(), 2019, (2, 0, -1))
+    with pytest.raises(ValueError, match="at least one positive integer"):
+        ind.communes_with_at_least(make_dataset(), 2019, [])

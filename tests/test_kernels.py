@@ -33,6 +33,29 @@ CHART_CELLS = [
 NOISY = "import warnings\n\n\ndef warn():\n    warnings.warn('attention', UserWarning)\n"
 
 
+def _exited(pid: int) -> bool:
+    """Whether process ``pid`` is gone or a zombie (dead, not yet reaped by its parent)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return True
+    except OSError:  # no /proc: ask the system whether the process still exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+    return fields[0] in ("Z", "X")
+
+
+def wait_for_exit(pid: int, limit: float = 60) -> None:
+    """Poll until process ``pid`` has died (the deadline only guards against a hang)."""
+    deadline = time.monotonic() + limit
+    while not _exited(pid):
+        assert time.monotonic() < deadline, f"process {pid} still alive after SIGKILL"
+        time.sleep(0.01)
+
+
 def make_notebook(path: Path, parameters: str, cells: list[str]) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.metadata.kernelspec = KERNELSPEC
@@ -142,7 +165,7 @@ def test_dead_kernel_is_replaced(pool: KernelPool, tmp_path: Path) -> None:
     notebook = make_notebook(tmp_path / "simple.ipynb", "n = 1", ["print(n + 1)"])
     (pid,) = pool.kernel_pids()
     os.kill(pid, signal.SIGKILL)
-    time.sleep(0.5)
+    wait_for_exit(pid)
     pool.execute(notebook, tmp_path / "after-kill.ipynb", {"n": 1})
     nb = nbformat.read(tmp_path / "after-kill.ipynb", as_version=4)
     assert nb.cells[-1].outputs[0]["text"] == "2\n"

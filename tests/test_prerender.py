@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import time
 from pathlib import Path
 
@@ -20,11 +19,39 @@ from mutualisation.report import BILAN_NOTEBOOK, FICHE_NOTEBOOK, execute
 KEY = "a" * 64
 
 
-def later(seconds: float, action) -> threading.Thread:
-    """Run ``action`` in a thread after ``seconds``."""
-    thread = threading.Thread(target=lambda: (time.sleep(seconds), action()))
-    thread.start()
-    return thread
+class FakeClock:
+    """The clock of :func:`prerender.drawn_ahead`, injected: its waits take no real time.
+
+    ``at(t, action)`` runs ``action`` when the waiting code's clock reaches ``t`` seconds, as
+    another process writing a file then would: no thread, no real sleep, the same order on a
+    loaded machine as on a quiet one.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps = 0
+        self.actions: list[tuple[float, object]] = []
+
+    def at(self, seconds: float, action) -> None:
+        self.actions.append((seconds, action))
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        self.now += seconds
+        due = [a for a in self.actions if a[0] <= self.now]
+        self.actions = [a for a in self.actions if a[0] > self.now]
+        for _, action in due:
+            action()
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(prerender, "time", fake)
+    return fake
 
 
 def plan(folder: Path, *keys: str) -> None:
@@ -41,48 +68,46 @@ def test_no_folder_means_no_lookup(monkeypatch, tmp_path: Path) -> None:
     assert prerender.drawn_ahead(KEY, tmp_path / "absent", wait_limit=5) is None
 
 
-def test_a_key_outside_the_plan_is_not_waited_for(tmp_path: Path) -> None:
+def test_a_key_outside_the_plan_is_not_waited_for(tmp_path: Path, clock: FakeClock) -> None:
     plan(tmp_path, "b" * 64)
-    start = time.monotonic()
     assert prerender.drawn_ahead(KEY, tmp_path, wait_limit=10) is None
-    assert time.monotonic() - start < 1
+    assert clock.sleeps == 0
 
 
-def test_a_planned_chart_is_waited_for_and_marked_taken(tmp_path: Path) -> None:
+def test_a_planned_chart_is_waited_for_and_marked_taken(tmp_path: Path,
+                                                        clock: FakeClock) -> None:
     plan(tmp_path, KEY)
-    writer = later(0.3, lambda: write_whole(tmp_path / f"{KEY}.svg",
-                                                        "<svg>é</svg>".encode()))
+    clock.at(0.3, lambda: write_whole(tmp_path / f"{KEY}.svg", "<svg>é</svg>".encode()))
     assert prerender.drawn_ahead(KEY, tmp_path, wait_limit=10) == "<svg>é</svg>"
-    writer.join()
+    assert clock.sleeps > 0 and 0.3 <= clock.now < 10  # it did wait, and not for the limit
     assert (tmp_path / f"{KEY}{prerender.TAKEN}").exists()
 
 
-def test_the_plan_itself_is_waited_for(tmp_path: Path) -> None:
+def test_the_plan_itself_is_waited_for(tmp_path: Path, clock: FakeClock) -> None:
     def draw() -> None:
         plan(tmp_path, KEY)
         (tmp_path / f"{KEY}.svg").write_text("<svg/>", encoding="utf-8")
 
-    writer = later(0.3, draw)
+    clock.at(0.3, draw)
     assert prerender.drawn_ahead(KEY, tmp_path, wait_limit=10) == "<svg/>"
-    writer.join()
+    assert 0.3 <= clock.now < 10
 
 
-def test_a_stopped_helper_ends_the_wait(tmp_path: Path) -> None:
+def test_a_stopped_helper_ends_the_wait(tmp_path: Path, clock: FakeClock) -> None:
     plan(tmp_path, KEY)
-    stopper = later(0.3, (tmp_path / prerender.DONE).touch)
-    start = time.monotonic()
+    clock.at(0.3, (tmp_path / prerender.DONE).touch)
     assert prerender.drawn_ahead(KEY, tmp_path, wait_limit=10) is None
-    assert time.monotonic() - start < 5
-    stopper.join()
+    assert 0.3 <= clock.now < 10  # ended by the helper's stop, not by the limit
 
 
-def test_a_stuck_helper_is_given_up_once(tmp_path: Path) -> None:
+def test_a_stuck_helper_is_given_up_once(tmp_path: Path, clock: FakeClock) -> None:
     plan(tmp_path, KEY, "b" * 64)
     assert prerender.drawn_ahead(KEY, tmp_path, wait_limit=0.2) is None
+    assert 0.2 < clock.now < 1  # given up at the limit
     assert (tmp_path / prerender.DONE).exists()  # the next chart does not wait again
-    start = time.monotonic()
+    sleeps = clock.sleeps
     assert prerender.drawn_ahead("b" * 64, tmp_path, wait_limit=10) is None
-    assert time.monotonic() - start < 1
+    assert clock.sleeps == sleeps
 
 
 def test_spec_key_is_that_of_the_exact_spec() -> None:
@@ -153,9 +178,11 @@ def test_a_failing_helper_is_reported_in_one_line(tmp_path: Path) -> None:
         while not (folder / prerender.DONE).exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert (folder / prerender.DONE).exists(), "the helper should have stopped"
-        start = time.monotonic()
-        assert prerender.drawn_ahead(KEY, folder, wait_limit=10) is None
-        assert time.monotonic() - start < 1
+        clock = FakeClock()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(prerender, "time", clock)
+            assert prerender.drawn_ahead(KEY, folder, wait_limit=10) is None
+        assert clock.sleeps == 0  # a stopped helper is not waited for
     assert not folder.exists()
     assert len(lines) == 1
     assert lines[0].startswith("dessin anticipé des graphiques en échec (DataError : ")

@@ -873,13 +873,18 @@ def _check_participations(
     ]
 
     # Periods are [debut, fin): an open end runs forever. A period overlaps an earlier
-    # one of the same pair when it starts before the latest end seen so far.
+    # one of the same pair when it starts before the latest end seen so far; the line
+    # named is the period holding that latest end (not merely the previous one).
     open_end = pl.col("date_fin").fill_null(date.max)
+    pair = ("code_insee", "action_id")
     overlaps = (
         participations.sort("code_insee", "action_id", "date_debut", LINE)
+        .with_columns(open_end.cum_max().over(*pair).alias("__max_end"))
+        .with_columns(pl.when(open_end == pl.col("__max_end")).then(pl.col(LINE))
+                      .forward_fill().over(*pair).alias("__max_line"))
         .with_columns(
-            open_end.cum_max().shift(1).over("code_insee", "action_id").alias("__prev_end"),
-            pl.col(LINE).shift(1).over("code_insee", "action_id").alias("__prev_line"),
+            pl.col("__max_end").shift(1).over(*pair).alias("__prev_end"),
+            pl.col("__max_line").shift(1).over(*pair).alias("__prev_line"),
         )
         .filter(pl.col("date_debut") < pl.col("__prev_end"))
         .sort(LINE)

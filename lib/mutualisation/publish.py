@@ -351,7 +351,7 @@ def _recover(parent: Path, log: Log, keep: tuple[str, ...]) -> None:
             log(f"attention : reprise impossible de {journal} ({os_reason(err)} : "
                 f"{err.filename}) ; elle sera retentée à la prochaine exécution")
             continue
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             log(f"attention : {journal} est illisible ; il est conservé, à examiner")
             continue
         remove_tree(journal, log)
