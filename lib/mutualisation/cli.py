@@ -12,7 +12,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from . import interruption
-from .loading import DataError, describe, load_dataset
+from .loading import DataError, describe, load_dataset, shown
 from .paths import DATA_DIR, OUTPUTS_DIR
 from .startup import skip_iri_format_checker
 
@@ -98,7 +98,7 @@ def parse_year(text: str | None) -> int | None:
     if text is None:
         return None
     if not _digits(text.strip()):
-        fail([f"--year : année invalide « {_shown(text)} » (attendu : une année comme 2019)"])
+        fail([f"--year : année invalide « {shown(text)} » (attendu : une année comme 2019)"])
     try:
         year, _ = validate_parameters(int(text), (1,))
     except ReportError as err:
@@ -112,19 +112,13 @@ def parse_thresholds(text: str) -> list[int]:
 
     values = [v.strip() for v in text.split(",") if v.strip()]
     if not values or not all(_digits(v) for v in values):
-        fail([f"--seuils : valeur invalide « {_shown(text)} » "
+        fail([f"--seuils : valeur invalide « {shown(text)} » "
               "(attendu : entiers positifs séparés par des virgules, ex. 1,2,5)"])
     try:
         _, thresholds = validate_parameters(2019, [int(v) for v in values])
     except ReportError as err:
         fail([f"--seuils : {err}"])
     return list(thresholds)
-
-
-def _shown(text: str, limit: int = 40) -> str:
-    """A value typed by the user, with unprintable characters escaped and cut to ``limit``."""
-    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return shown if len(shown) <= limit else shown[:limit] + "…"
 
 
 OutOption = Annotated[Path, typer.Option("--out", readable=False, help="Dossier de sortie.")]
@@ -138,6 +132,7 @@ NoWaitOption = Annotated[bool, typer.Option(
 @contextlib.contextmanager
 def holding(out: Path, no_wait: bool) -> Iterator[None]:
     """The output folder's lock for a whole command; a busy folder is a clear error."""
+    from .files import os_reason
     from .publish import OutputBusy, output_lock
 
     with contextlib.ExitStack() as stack:
@@ -146,7 +141,7 @@ def holding(out: Path, no_wait: bool) -> Iterator[None]:
         except OutputBusy as err:
             fail([str(err)], EXIT_BUSY)
         except OSError as err:
-            fail([f"--out : verrou impossible dans « {out} » ({err.strerror or err})"])
+            fail([f"--out : verrou impossible dans « {out} » ({os_reason(err)})"])
         yield
 
 
@@ -349,6 +344,7 @@ def template(
     import os
 
     from .excel import write_template
+    from .files import os_reason
 
     if out.suffix.lower() != ".xlsx":
         fail([f"--out : « {out} » doit être un classeur .xlsx"])
@@ -368,7 +364,7 @@ def template(
         os.replace(temporary, out)
     except OSError as err:
         Path(temporary).unlink(missing_ok=True)
-        fail([f"{out} : écriture impossible ({err.strerror or err})"], code=1)
+        fail([f"{out} : écriture impossible ({os_reason(err)})"], code=1)
     print(f"Modèle écrit : {out}")
 
 

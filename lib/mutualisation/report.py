@@ -349,8 +349,7 @@ def run_report(year: int | None, data: Path, out: Path,
         year = dataset.last_year
     year, thresholds = validate_parameters(year, thresholds)
     check_year(dataset, year)
-    refuse_unusable_target(out / str(year))
-    problems: list[str] = []
+    pdf_problem = pdf_engine_problem() if pdf else None
 
     data_param = portable_data_path(data)
     parameters = {"annee": year, "donnees": data_param, "seuils": list(thresholds)}
@@ -371,18 +370,15 @@ def run_report(year: int | None, data: Path, out: Path,
         write_outputs(bilan, staging, nb)
         log(f"Bilan {year} : classeur bilan.xlsx…")
         write_workbook(bilan, staging / "bilan.xlsx", title(bilan))
-        problem = pdf_engine_problem() if pdf else None
-        if problem is not None:
-            problems.append(problem)
-        elif pdf:
+        if pdf and pdf_problem is None:
             log(f"Bilan {year} : impression de bilan.pdf…")
             write_pdf(bilan, page, staging / "bilan.pdf", title(bilan))
 
     with output_lock(out, log=log) as held:
         target = write_atomically(held / str(year), "bilan.ipynb", build, keep=(FICHES_DIR,),
                                   log=log)
-    for problem in problems:
-        log(f"Bilan {year} : {problem}")
+    if pdf_problem is not None:
+        log(f"Bilan {year} : {pdf_problem}")
     log(f"Bilan {year} écrit dans {target}")
     return target
 
