@@ -11,14 +11,14 @@ KERNEL_SPEC := $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json
 # Options supplémentaires de `make lab`, par exemple LAB_ARGS="--no-browser --port 8899".
 LAB_ARGS ?=
 # Serveur de `make lab` : les modèles notebooks/*.ipynb sont enregistrés sans sorties et
-# s'ouvrent sans être marqués modifiés (mutualisation.lab_server, voir README).
-LAB_SERVER := --ServerApp.contents_manager_class=mutualisation.lab_server.TemplateContentsManager
+# s'ouvrent sans être marqués modifiés (mutualisation.run.lab_server, voir README).
+LAB_SERVER := --ServerApp.contents_manager_class=mutualisation.run.lab_server.TemplateContentsManager
 # Graphiques interactifs : seul `make lab` pose cette variable (pour le serveur JupyterLab,
 # dont les noyaux héritent l'environnement). Les rapports (papermill) et nbval ne doivent
 # jamais la voir, même si elle est exportée dans le shell : elle est retirée des recettes.
 unexport MUTUALISATION_GRAPHIQUES
 # `make mutation`: modules mutated (scripts/mutate.py) and parallel test runs.
-MUTATION_MODULES ?= indicators loading publish
+MUTATION_MODULES ?= indicators problems read validate publish
 MUTATION_JOBS ?= 2
 # `make coverage`: where its data files go (outside the tree), and the tests it runs.
 COVERAGE_DIR ?= /tmp/mutualisation-coverage
@@ -63,13 +63,14 @@ $(KERNEL_SPEC): $(STAMP)
 lab: $(KERNEL_SPEC)
 	MUTUALISATION_GRAPHIQUES=interactif $(BIN)/jupyter lab --notebook-dir=. $(LAB_SERVER) $(LAB_ARGS) notebooks/bilan.ipynb
 
-## test: lance toute la suite de tests (ruff, tests unitaires, de bout en bout et JupyterLab, nbval)
+## test: lance toute la suite de tests (ruff, couches du paquet, tests unitaires, de bout en bout et JupyterLab, nbval)
 test: $(STAMP)
 	$(BIN)/ruff check lib tests scripts notebooks/*.ipynb
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg outputs/*/bilan.ipynb
 
-## mutation: score de mutation d'indicators, loading et publish avec leurs tests rapides (lent, hors CI ; MUTATION_MODULES=loading pour un seul)
+## mutation: score de mutation des indicateurs, du chargeur (problems, read, validate) et de la publication avec leurs tests rapides (lent, hors CI ; MUTATION_MODULES=read pour un seul)
 mutation: $(STAMP)
 	nice -n 10 $(BIN)/python scripts/mutate.py $(MUTATION_MODULES) -j $(MUTATION_JOBS) --equivalent tests/MUTATION.md
 

@@ -1,4 +1,4 @@
-"""Benchmark: cold papermill against the pool of warm kernels (mutualisation.kernels).
+"""Benchmark: cold papermill against the pool of warm kernels (mutualisation.run.kernels).
 
 Run by hand from the project root::
 
@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT / "lib"))
 import nbformat  # noqa: E402
 from big_data import write_big_dataset  # noqa: E402  (bench/ is this script's folder)
 
-from mutualisation.kernels import KernelPool  # noqa: E402
-from mutualisation.report import execute as cold_execute  # noqa: E402
+from mutualisation.run.execute import execute as cold_execute  # noqa: E402
+from mutualisation.run.kernels import KernelPool  # noqa: E402
 
 BENCH = ROOT / "bench"
 FLOOR = BENCH / "floor.ipynb"
@@ -79,13 +79,13 @@ def median_of(repeat: int, work: Callable[[int], Any]) -> tuple[float, list[floa
 def sheet_jobs(count: int, tmp: Path) -> tuple[Path, list[dict[str, Any]], str]:
     """``count`` commune sheets (the real notebook if present, else the bilan as stand-in)."""
     if FICHE.exists():
-        from mutualisation.loading import load_dataset
+        from mutualisation.data.validate import load_dataset
 
         dataset = load_dataset(ROOT / "data")
         year = dataset.last_year
         codes = sorted(dataset.communes["code_insee"].cast(str).to_list())
         try:
-            from mutualisation.fiche import check_member
+            from mutualisation.compute.fiche import check_member
 
             members = []
             for code in codes:

@@ -20,15 +20,18 @@ donnees = "data"  # dossier des tables, relatif à la racine du projet
 seuils = [1, 2, 5]  # communes participant à au moins k actions
 
 # %%
-# charts (donc Altair) en premier : cet ordre évite à CPython 3.11 un ralentissement
-# de 1,5 s à l'import (voir bench/README.md, « Ordre des imports »).
-from mutualisation import charts  # noqa: F401
-from mutualisation import narrative as texte
-from mutualisation.bilan import Bilan
-from mutualisation.notebook import setup, show, show_table
+# Altair en premier, depuis la cellule même : cet ordre évite à CPython 3.11 un
+# ralentissement de 1,5 s à l'import (voir bench/README.md, « Ordre des imports »).
+import altair  # noqa: F401
+
+from mutualisation.compute.bilan import Bilan
+from mutualisation.present import bilan_text as texte
+from mutualisation.present.figures import bilan_figures
+from mutualisation.present.notebook import setup, show, show_table
 
 setup()
 bilan = Bilan.build(donnees, annee, seuils)
+figures = bilan_figures(bilan)
 
 # %%
 show(texte.banner(bilan))
@@ -41,36 +44,36 @@ show_table(texte.key_figures(bilan), "chiffres-cles", "Chiffres clés")
 
 # %%
 show(texte.actions_text(bilan))
-bilan.figures["actions_par_annee"]
+figures["actions_par_annee"]
 
 # %%
-bilan.figures["actions_deployees_annee"]
+figures["actions_deployees_annee"]
 
 # %%
-bilan.figures["domaines"]
+figures["domaines"]
 
 # %%
-bilan.figures["participations_par_action"]
+figures["participations_par_action"]
 
 # %% [markdown]
 # ## Les communes
 
 # %%
 show(texte.communes_text(bilan))
-bilan.figures["parts_communes"]
+figures["parts_communes"]
 
 # %%
-bilan.figures["distribution"]
+figures["distribution"]
 
 # %%
-if "carte" in bilan.figures:
-    display(bilan.figures["carte"])
+if "carte" in figures:
+    display(figures["carte"])
 
 # %%
-bilan.figures["taille_communes"]
+figures["taille_communes"]
 
 # %%
-bilan.figures["matrice"]
+figures["matrice"]
 
 # %% [markdown]
 # ## Adhésions et sorties

@@ -21,18 +21,22 @@ code_insee = None  # code INSEE de la commune, par exemple "59350" (Lille)
 donnees = "data"  # dossier des tables, relatif à la racine du projet
 
 # %%
-# charts (donc Altair) en premier : cet ordre évite à CPython 3.11 un ralentissement
-# de 1,5 s à l'import (voir bench/README.md, « Ordre des imports »).
-from mutualisation import charts  # noqa: F401
-from mutualisation import narrative as texte
-from mutualisation.fiche import Fiche
-from mutualisation.notebook import setup, show, show_table
+# Altair en premier, depuis la cellule même : cet ordre évite à CPython 3.11 un
+# ralentissement de 1,5 s à l'import (voir bench/README.md, « Ordre des imports »).
+import altair  # noqa: F401
+
+from mutualisation.compute.fiche import Fiche
+from mutualisation.present import fiche_text as texte
+from mutualisation.present.bilan_text import banner, methods
+from mutualisation.present.figures import fiche_figures
+from mutualisation.present.notebook import setup, show, show_table
 
 setup()
 fiche = Fiche.build(donnees, annee, code_insee)
+figures = fiche_figures(fiche)
 
 # %%
-show(texte.banner(fiche))
+show(banner(fiche))
 show(texte.fiche_heading(fiche))
 show(texte.fiche_headline(fiche))
 
@@ -45,21 +49,21 @@ if fiche.actions.height:
     show_table(texte.fiche_actions_table(fiche), "actions-commune")
 
 # %%
-fiche.figures["actions"]
+figures["actions"]
 
 # %% [markdown]
 # ## Son parcours depuis son adhésion
 
 # %%
 show(texte.fiche_timeline_text(fiche))
-fiche.figures["parcours"]
+figures["parcours"]
 
 # %% [markdown]
 # ## Comparaison avec les communes de taille comparable
 
 # %%
 show(texte.fiche_peers_text(fiche))
-fiche.figures["comparaison"]
+figures["comparaison"]
 
 # %% [markdown]
 # ## L’offre qu’elle peut encore rejoindre
@@ -70,7 +74,7 @@ if fiche.available.height:
     show_table(texte.fiche_available_table(fiche), "actions-disponibles")
 
 # %%
-fiche.figures["actions_disponibles"]
+figures["actions_disponibles"]
 
 # %% [markdown]
 # ## Annexe
@@ -84,4 +88,4 @@ show(texte.fiche_notes(fiche))
 # ### Définitions
 
 # %%
-show(texte.methods())
+show(methods())

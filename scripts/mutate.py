@@ -11,9 +11,10 @@ worker, the mutated module is written there, and the tests run with that copy fi
 ``PYTHONPATH`` (it shadows the editable install, in the test process and its subprocesses).
 
 Usage: ``python scripts/mutate.py MODULE [MODULE…] [-j N] [--only LINE,LINE]``, MODULE being
-``indicators``, ``loading`` or ``publish``. Prints the survivors and a score per module; the
-mutants judged equivalent are listed in tests/MUTATION.md (``--equivalent`` lets the script
-subtract the ids given there, ``module:line:description`` as printed).
+``indicators``, the loader (``problems``, ``read``, ``validate``) or ``publish``. Prints the
+survivors and a score per module; the mutants judged equivalent are listed in
+tests/MUTATION.md (``--equivalent`` lets the script subtract the ids given there,
+``module:line:description`` as printed).
 """
 
 from __future__ import annotations
@@ -37,20 +38,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "lib" / "mutualisation"
 
+#: The mutated modules, by the name `make mutation` takes: their path in the package.
+MODULES = {
+    "indicators": "compute/indicators",
+    "problems": "data/problems",
+    "read": "data/read",
+    "validate": "data/validate",
+    "publish": "run/publish",
+}
+_LOADER_TESTS = ["tests/test_loading.py", "tests/test_loading_edges.py", "tests/test_excel.py",
+                 "tests/test_default_data.py"]
 #: The fast tests that cover each module (kernels, reports and browsers are left out).
 TESTS = {
     "indicators": ["tests/test_indicators.py"],
-    "loading": ["tests/test_loading.py", "tests/test_loading_edges.py", "tests/test_excel.py",
-                "tests/test_default_data.py"],
+    "problems": _LOADER_TESTS,
+    "read": _LOADER_TESTS,
+    "validate": _LOADER_TESTS,
     "publish": ["tests/test_publish.py", "tests/test_publish_edges.py"],
 }
 TIMEOUT = 300
 #: Modules whose mutants run only the tests that execute the mutated statement (found by one
 #: coverage run with a context per test). Not publish: its tests run it in subprocesses,
 #: which the per-test contexts do not see.
-SELECT_BY_COVERAGE = {"indicators", "loading"}
+SELECT_BY_COVERAGE = {"indicators", "problems", "read", "validate"}
 #: Tests that exercise a module in subprocesses: run for every mutant of it.
-ALWAYS = {"loading": ("tests/test_loading.py", "test_cli")}
+ALWAYS = {name: ("tests/test_loading.py", "test_cli") for name in ("problems", "read", "validate")}
 
 _COMPARE = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
             ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
@@ -147,7 +159,7 @@ class _Drop(ast.NodeTransformer):
 
 
 def mutants(module: str) -> tuple[str, list[Mutant]]:
-    source = (PACKAGE / f"{module}.py").read_text(encoding="utf-8")
+    source = (PACKAGE / f"{MODULES[module]}.py").read_text(encoding="utf-8")
     tree = ast.parse(source)
     found = [Mutant(module, i, getattr(node, "lineno", 0), desc)
              for i, (node, _k, _p, desc) in enumerate(_points(tree))]
@@ -234,7 +246,7 @@ def _tests_by_line(folder: Path, module: str, tests: list[str], base: Path
     """Which tests (pytest node ids) execute each line of ``module``: one coverage run."""
     rc = base / f"coverage-{module}.cfg"
     rc.write_text("[run]\ndynamic_context = test_function\n"
-                  f"include = {folder}/mutualisation/{module}.py\n", encoding="utf-8")
+                  f"include = {folder}/mutualisation/{MODULES[module]}.py\n", encoding="utf-8")
     data, report = base / f".coverage-{module}", base / f"coverage-{module}.json"
     env = {**os.environ, "PYTHONPATH": str(folder), "COVERAGE_FILE": str(data),
            "PYTHONDONTWRITEBYTECODE": "1"}
@@ -298,14 +310,15 @@ def main() -> int:
                 continue
             # The unmutated (but unparsed) module must pass, or every mutant would "die".
             folders = [_worker_dir(base, n) for n in range(args.jobs)]
-            (folders[0] / "mutualisation" / f"{module}.py").write_text(
+            (folders[0] / "mutualisation" / f"{MODULES[module]}.py").write_text(
                 ast.unparse(ast.parse(source)), encoding="utf-8")
             ok, took = run_tests(folders[0], tests)
             limit = max(60.0, 8 * took)  # a mutant that makes a test hang is cut short
             if not ok:
                 print(f"{module}: the tests fail on the unmutated module; stopping", flush=True)
                 return 2
-            (folders[0] / "mutualisation" / f"{module}.py").write_text(source, encoding="utf-8")
+            copy = folders[0] / "mutualisation" / f"{MODULES[module]}.py"
+            copy.write_text(source, encoding="utf-8")
             selected: dict[int, list[str]] = {}
             if module in SELECT_BY_COVERAGE:
                 by_line = _tests_by_line(folders[0], module, tests, base)
@@ -324,11 +337,11 @@ def main() -> int:
                     limit=limit, selected=selected):
                 folder = folders.pop()
                 try:
-                    (folder / "mutualisation" / f"{module}.py").write_text(
+                    (folder / "mutualisation" / f"{MODULES[module]}.py").write_text(
                         mutated_source(source, mutant.index), encoding="utf-8")
                     survived, _ = run_tests(folder, selected.get(mutant.index, tests), limit)
                 finally:
-                    (folder / "mutualisation" / f"{module}.py").write_text(
+                    (folder / "mutualisation" / f"{MODULES[module]}.py").write_text(
                         source, encoding="utf-8")
                     folders.append(folder)
                 return mutant, survived

@@ -25,7 +25,7 @@ import pytest
 
 #: Where Debian's package puts the browser; the real binary first (the wrapper script in
 #: /usr/bin prints a harmless warning). The browser is a test tool only: bilan.pdf is
-#: printed by WeasyPrint (mutualisation.exports).
+#: printed by WeasyPrint (mutualisation.export.workbook).
 CHROMIUM_CANDIDATES: tuple[str, ...] = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 CHROMIUM_ARGS: list[str] = [
     "--disable-background-networking",
@@ -37,7 +37,7 @@ CHROMIUM_ARGS: list[str] = [
 #: URL schemes a page may load in the browser; everything else is aborted.
 ALLOWED_SCHEMES: tuple[str, ...] = ("file:", "data:", "blob:")
 
-#: What counts as a chart in a page exported by mutualisation.html: the images and
+#: What counts as a chart in a page exported by mutualisation.export.page: the images and
 #: top-level SVGs of the code cells' outputs.
 OUTPUT_IMAGES = ".jp-OutputArea-output img, .jp-OutputArea-output svg:not(svg svg)"
 VIEWPORT = {"width": 1280, "height": 900}

@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from mutualisation.report import run_fiche, run_report
+from mutualisation.data.parameters import Parameters
+from mutualisation.run.report import run_fiche, run_report
 from tests.browser import open_offline
 from tests.conftest import write_folder
 from tests.test_report import cli, digest
+
+
+def sheet(data: Path, code: str) -> Parameters:
+    """The parameters of the 2017 sheet of ``code``."""
+    return Parameters.checked(data, 2017, code_insee=code)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +86,7 @@ def test_unknown_or_absent_communes_are_refused_before_any_run(batch, tmp_path: 
 
 def test_one_failing_run_does_not_stop_the_others(batch, tmp_path: Path) -> None:
     """A run that fails inside the batch is reported with its label; the others are written."""
-    from mutualisation.batch import run_jobs
+    from mutualisation.run.batch import run_jobs
 
     data, _, _ = batch
     out = tmp_path / "out"
@@ -88,9 +94,9 @@ def test_one_failing_run_does_not_stop_the_others(batch, tmp_path: Path) -> None
     def broken(executor):
         raise RuntimeError("panne simulée")
 
-    jobs = [("fiche 59001 Alpha", lambda ex: run_fiche(2017, "59001", data, out, executor=ex)),
+    jobs = [("fiche 59001 Alpha", lambda ex: run_fiche(sheet(data, "59001"), out, executor=ex)),
             ("fiche cassée", broken),
-            ("fiche 59003 Gamma", lambda ex: run_fiche(2017, "59003", data, out, executor=ex))]
+            ("fiche 59003 Gamma", lambda ex: run_fiche(sheet(data, "59003"), out, executor=ex))]
     outcomes = run_jobs(jobs, "Fiches", workers=2)
     assert [o.label for o in outcomes] == [label for label, _ in jobs]
     assert [o.ok for o in outcomes] == [True, False, True]
@@ -101,8 +107,8 @@ def test_one_failing_run_does_not_stop_the_others(batch, tmp_path: Path) -> None
 def test_batch_outputs_equal_single_runs(batch, tmp_path: Path) -> None:
     data, out, _ = batch
     single = tmp_path / "single"
-    run_report(2016, data, single)
-    run_fiche(2017, "59003", data, single)
+    run_report(Parameters.checked(data, 2016), single)
+    run_fiche(sheet(data, "59003"), single)
     assert digest(single / "2016", skip=("fiches",)) == digest(out / "2016")
     assert digest(single / "2017" / "fiches" / "59003") == digest(
         out / "2017" / "fiches" / "59003")
@@ -144,8 +150,8 @@ def test_index_search_box_filters_offline(batch) -> None:
 def test_batch_with_failures_exits_non_zero(tmp_path: Path, capsys) -> None:
     import typer
 
-    from mutualisation.batch import Outcome
     from mutualisation.cli import _finish_batch
+    from mutualisation.run.batch import Outcome
 
     outcomes = [Outcome("fiche 59001 Alpha", target=tmp_path / "a"),
                 Outcome("fiche 59003 Gamma", error="panne simulée")]

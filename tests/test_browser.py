@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mutualisation.html import export_html_file
+from mutualisation.export.page import export_html_file
 from tests import browser
 from tests.browser import assert_offline_page, non_white_fraction, open_offline, sample_notebook
 

@@ -1,6 +1,6 @@
-"""Charts of mutualisation.charts, rendered to SVG through vl-convert.
+"""Charts of mutualisation.present.charts, rendered to SVG through vl-convert.
 
-The frames are built here with the columns of mutualisation.indicators, so
+The frames are built here with the columns of mutualisation.compute.indicators, so
 these tests do not depend on the loading code. The first conversion of a
 process costs about 0.6 s, later ones a few hundredths of a second.
 """
@@ -17,8 +17,10 @@ import altair as alt
 import polars as pl
 import pytest
 
-from mutualisation import charts
-from mutualisation.charts import (
+from mutualisation.compute.sizes import size_class, size_classes
+from mutualisation.formatting import french_sorted
+from mutualisation.present import charts
+from mutualisation.present.charts import (
     NO_DEPLOYMENT,
     actions_by_year,
     actions_distribution,
@@ -26,16 +28,17 @@ from mutualisation.charts import (
     commune_action_matrix,
     commune_map,
     deployed_this_year,
-    french_sorted,
     participation_shares,
     participations_by_action,
+    parts,
     setup,
-    size_class,
-    size_classes,
+    theme,
     to_dict,
     to_svg,
     uptake_by_size,
 )
+from mutualisation.present.charts import communes as commune_charts
+from mutualisation.present.figures import bilan_figures
 
 NNBSP = "\u202f"  # thousands separator of Babel's French locale
 NBSP = "\u00a0"  # before %
@@ -54,7 +57,7 @@ def texts(svg: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------
-# Frames shaped like the output of mutualisation.indicators
+# Frames shaped like the output of mutualisation.compute.indicators
 # --------------------------------------------------------------------------
 
 
@@ -224,7 +227,7 @@ def test_no_english_leftovers(svgs):
 def test_theme_is_registered_and_enabled(all_charts):
     assert alt.theme.active == charts.THEME
     config = to_dict(all_charts["actions_by_year"])["config"]
-    assert config["font"] == charts.FONT
+    assert config["font"] == theme.FONT
     assert config["title"]["anchor"] == "start"
     assert config["view"]["stroke"] is None
     assert config["locale"]["number"]["thousands"] == NNBSP
@@ -302,7 +305,7 @@ def test_static_renderer_gives_the_svg_of_to_svg(all_charts, svgs, static_mode):
 
 def test_interactive_mode_uses_the_lab_renderer_and_locale(static_mode):
     # What the renderer writes is tested in test_lab.py, in a real JupyterLab too.
-    from mutualisation import lab
+    from mutualisation.present.charts import interactive as lab
 
     setup("interactive")
     assert alt.renderers.active == lab.RENDERER
@@ -446,7 +449,7 @@ def big_bilan(tmp_path_factory):
     """The bilan of the last year of a generated EPCI of 158 communes and 100 actions."""
     import importlib.util
 
-    from mutualisation.bilan import Bilan
+    from mutualisation.compute.bilan import Bilan
 
     spec = importlib.util.spec_from_file_location("big_data", BENCH / "big_data.py")
     module = importlib.util.module_from_spec(spec)
@@ -457,8 +460,13 @@ def big_bilan(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def big_svgs(big_bilan) -> dict[str, str]:
-    return {name: to_svg(chart) for name, chart in big_bilan.figures.items()}
+def big_figures(big_bilan) -> dict:
+    return bilan_figures(big_bilan)
+
+
+@pytest.fixture(scope="module")
+def big_svgs(big_figures) -> dict[str, str]:
+    return {name: to_svg(chart) for name, chart in big_figures.items()}
 
 
 def test_big_data_set_is_as_large_as_the_largest_epci(big_bilan):
@@ -466,12 +474,12 @@ def test_big_data_set_is_as_large_as_the_largest_epci(big_bilan):
     deployed = figures["actions_deployees"]
     assert big_bilan.dataset.communes.height == 158
     assert big_bilan.dataset.actions.height == 100
-    assert figures["communes_membres"] * deployed > charts.MATRIX_FULL_GRID_CELLS
+    assert figures["communes_membres"] * deployed > commune_charts.MATRIX_FULL_GRID_CELLS
     assert big_bilan.dataset.participations.height > 3000
 
 
-def test_every_chart_of_a_big_bilan_renders(big_bilan, big_svgs):
-    assert sorted(big_svgs) == sorted(big_bilan.figures)
+def test_every_chart_of_a_big_bilan_renders(big_bilan, big_svgs, big_figures):
+    assert sorted(big_svgs) == sorted(big_figures)
     for name, svg in big_svgs.items():
         assert svg.startswith("<svg"), name
         shown = " ".join(texts(svg))
@@ -479,7 +487,7 @@ def test_every_chart_of_a_big_bilan_renders(big_bilan, big_svgs):
             assert word not in shown, (name, word)
 
 
-def test_big_matrix_has_every_commune_action_and_participation(big_bilan, big_svgs):
+def test_big_matrix_has_every_commune_action_and_participation(big_bilan, big_svgs, big_figures):
     members = big_bilan.communes.height
     deployed = big_bilan.actions.filter(pl.col("deployee"))
     participations = int(deployed["nb_communes"].sum())
@@ -491,27 +499,27 @@ def test_big_matrix_has_every_commune_action_and_participation(big_bilan, big_sv
     assert sorted(ids) == sorted(deployed["action_id"].to_list())
     assert len(communes) == members
     assert len(svg) < 600_000  # about 100 bytes a participation, not a cell
-    spec = to_dict(big_bilan.figures["matrice"])
+    spec = to_dict(big_figures["matrice"])
     assert spec["width"] == {"step": 8} and spec["height"] == {"step": 10}
     assert spec["layer"][2]["encoding"]["color"]["legend"]["orient"] == "top"
 
 
-def test_big_bars_keep_every_action_and_their_ids(big_bilan, big_svgs):
+def test_big_bars_keep_every_action_and_their_ids(big_bilan, big_svgs, big_figures):
     deployed = big_bilan.actions.filter(pl.col("deployee"))
     svg = big_svgs["participations_par_action"]
     assert _marks(svg) == {"layer_0_marks": deployed.height, "layer_1_marks": deployed.height}
-    spec = to_dict(big_bilan.figures["participations_par_action"])
+    spec = to_dict(big_figures["participations_par_action"])
     labels = spec["layer"][0]["encoding"]["y"]["sort"]
     assert len(set(labels)) == deployed.height
     twins = [label for label in labels if re.search(r" \([A-Z]{3}\d\d\)$", label)]
-    assert twins and all(len(label) <= charts.LABEL_CHARS for label in twins)
+    assert twins and all(len(label) <= parts.LABEL_CHARS for label in twins)
     assert spec["height"] == {"step": 16}
 
 
-def test_big_histogram_has_room_for_its_values(big_bilan, big_svgs):
+def test_big_histogram_has_room_for_its_values(big_bilan, big_svgs, big_figures):
     largest = int(big_bilan.distribution["nb_actions"].max())
-    spec = to_dict(big_bilan.figures["distribution"])
-    assert spec["width"] >= charts.HISTOGRAM_STEP * (largest + 1)
+    spec = to_dict(big_figures["distribution"])
+    assert spec["width"] >= parts.HISTOGRAM_STEP * (largest + 1)
     (numbers, _counts) = _axis_labels(big_svgs["distribution"])
     assert numbers == [str(n) for n in range(largest + 1)]
 
@@ -519,7 +527,7 @@ def test_big_histogram_has_room_for_its_values(big_bilan, big_svgs):
 def test_dense_histogram_stays_within_a_page():
     frame = pl.DataFrame({"nb_actions": list(range(92)), "communes": [1] * 92})
     spec = to_dict(actions_distribution(frame))
-    assert spec["width"] == charts.HISTOGRAM_MAX_WIDTH
+    assert spec["width"] == parts.HISTOGRAM_MAX_WIDTH
     assert spec["layer"][0]["encoding"]["x"]["axis"]["labelOverlap"] == "parity"
 
 
@@ -547,10 +555,10 @@ def test_twin_labels_keep_their_ids_when_shortened():
     libelle = "Groupement de commandes : système d'information géographique et cartographie"
     frame = pl.DataFrame({"action_id": ["URB01", "URB02", "ACH01"],
                           "libelle": [libelle, libelle, "Achats"]})
-    labels = charts._unique_labels(frame)["etiquette"].to_list()
+    labels = parts.unique_labels(frame)["etiquette"].to_list()
     assert labels[2] == "Achats"
     assert labels[0].endswith("… (URB01)") and labels[1].endswith("… (URB02)")
-    assert all(len(label) == charts.LABEL_CHARS for label in labels[:2])
+    assert all(len(label) == parts.LABEL_CHARS for label in labels[:2])
 
 
 def test_small_matrix_keeps_one_cell_per_commune_and_action(all_charts, per_commune):
@@ -592,6 +600,6 @@ def test_a_long_domain_legend_under_a_chart_wraps():
     )
     spec = to_dict(charts.commune_actions_timeline(frame, dt.date(2024, 12, 31)))
     legend = spec["layer"][0]["encoding"]["color"]["legend"]
-    assert legend["columns"] == charts.LEGEND_COLUMNS and legend["symbolLimit"] == 0
+    assert legend["columns"] == parts.LEGEND_COLUMNS and legend["symbolLimit"] == 0
     assert all(f"domaine {i:02d}" in texts(to_svg(charts.commune_actions_timeline(
         frame, dt.date(2024, 12, 31)))) for i in range(n))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from mutualisation import indicators as ind
-from mutualisation.loading import DataError, check_year, load_dataset
-from mutualisation.paths import DATA_DIR
+from mutualisation.compute import indicators as ind
+from mutualisation.config import DATA_DIR
+from mutualisation.data.problems import DataError
+from mutualisation.data.validate import check_year, load_dataset
 
 WEPPES = {"59025", "59088", "59257", "59371", "59487"}
 HAUTE_DEULE = {"59005", "59011", "59052", "59133", "59477"}

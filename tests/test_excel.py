@@ -15,8 +15,9 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from mutualisation.excel import LISTS_SHEET, write_template
-from mutualisation.loading import DataError, load_dataset
+from mutualisation.data.problems import DataError
+from mutualisation.data.template import LISTS_SHEET, write_template
+from mutualisation.data.validate import load_dataset
 from tests.conftest import ACTIONS, COMMUNES, PARTICIPATIONS, write_folder
 
 TEXTS = {"communes": COMMUNES, "actions": ACTIONS, "participations": PARTICIPATIONS}
@@ -162,10 +163,10 @@ def test_missing_table_mentions_file_and_sheet(tmp_path: Path) -> None:
 
 
 def test_manifest_lists_a_shared_workbook_once(tmp_path: Path) -> None:
-    from mutualisation.report import manifest
+    from mutualisation.run.report import manifest
 
     _write_book(tmp_path / "donnees.xlsx", _frames())
-    inputs = manifest(load_dataset(tmp_path), str(tmp_path), {})["fichiers_entree"]
+    inputs = manifest(load_dataset(tmp_path), {"donnees": str(tmp_path)})["fichiers_entree"]
     assert list(inputs) == ["donnees.xlsx"]
 
 

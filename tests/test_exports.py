@@ -27,12 +27,15 @@ import nbformat
 import polars as pl
 import pytest
 
-from mutualisation import exports
-from mutualisation import report as report_module
-from mutualisation.bilan import Bilan
-from mutualisation.html import export_html
-from mutualisation.narrative import headline, title
-from mutualisation.paths import DATA_DIR, OUTPUTS_DIR
+from mutualisation.compute.bilan import Bilan
+from mutualisation.config import DATA_DIR, OUTPUTS_DIR
+from mutualisation.data.parameters import Parameters
+from mutualisation.export import pdf as pdf_export
+from mutualisation.export import workbook
+from mutualisation.export.page import export_html
+from mutualisation.present.bilan_text import headline, title
+from mutualisation.present.labels import column_label
+from mutualisation.run import report as report_module
 from tests.browser import in_ci
 from tests.conftest import write_folder
 from tests.test_report import digest
@@ -41,7 +44,7 @@ YEAR = 2016
 
 
 def _run(data: Path, out: Path, *, pdf: bool = True) -> Path:
-    return report_module.run_report(YEAR, data, out, pdf=pdf)
+    return report_module.run_report(Parameters.checked(data, YEAR), out, pdf=pdf)
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +80,13 @@ def test_workbook_sheets_equal_the_csv_tables(reports) -> None:
     _, folder, _ = reports
     sheets = pl.read_excel(folder / "bilan.xlsx", sheet_id=0)
     tables = sorted((folder / "tables").glob("*.csv"))
-    assert list(sheets) == [exports.KEY_FIGURES_SHEET] + [
-        exports.SHEET_NAMES[p.stem] for p in tables
+    assert list(sheets) == [workbook.KEY_FIGURES_SHEET] + [
+        workbook.SHEET_NAMES[p.stem] for p in tables
     ]
     for path in tables:
         csv = pl.read_csv(path, infer_schema=False)
-        sheet = sheets[exports.SHEET_NAMES[path.stem]]
-        labels = [exports.column_label(c) for c in csv.columns]
+        sheet = sheets[workbook.SHEET_NAMES[path.stem]]
+        labels = [column_label(c) for c in csv.columns]
         assert sheet.columns == labels, path.stem
         assert len(set(labels)) == len(labels), path.stem
         assert _rows(sheet) == _rows(csv), path.stem
@@ -100,14 +103,14 @@ def test_workbook_types_and_labels(reports) -> None:
     series = pl.read_excel(folder / "bilan.xlsx", sheet_name="Séries")
     assert "Part des communes dans au moins 5 actions" in series.columns
     assert "Communes dans au moins 1 action" in series.columns
-    assert exports.column_label("nb_communes") == "Communes participantes"
-    assert exports.column_label("colonne_inconnue") == "colonne_inconnue"
+    assert column_label("nb_communes") == "Communes participantes"
+    assert column_label("colonne_inconnue") == "colonne_inconnue"
 
 
 def test_key_figures_sheet_carries_the_indicators(reports) -> None:
     _, folder, _ = reports
     figures = json.loads((folder / "indicators.json").read_text(encoding="utf-8"))
-    sheet = pl.read_excel(folder / "bilan.xlsx", sheet_name=exports.KEY_FIGURES_SHEET)
+    sheet = pl.read_excel(folder / "bilan.xlsx", sheet_name=workbook.KEY_FIGURES_SHEET)
     assert sheet.columns == ["Indicateur", "2016", "2015", "Évolution"]
     values = dict(zip(sheet["Indicateur"], sheet["2016"], strict=True))
     assert values["Communes membres"] == figures["communes_membres"]
@@ -219,7 +222,7 @@ def printed_2019(tmp_path_factory) -> SimpleNamespace:
     nb = nbformat.read(OUTPUTS_DIR / "2019" / "bilan.ipynb", as_version=4)
     page = folder / "bilan.html"
     page.write_text(export_html(nb, name), encoding="utf-8")
-    pdf = exports.write_pdf(bilan, page, folder / "bilan.pdf", name)
+    pdf = pdf_export.write_pdf(bilan, page, folder / "bilan.pdf", name)
     return SimpleNamespace(bilan=bilan, page=page, pdf=pdf, title=name, folder=folder)
 
 
@@ -301,9 +304,11 @@ def test_pdf_2019_no_heading_at_the_foot_of_a_page(printed_2019) -> None:
 def test_pdf_is_byte_identical_when_printed_in_another_process(printed_2019,
                                                                tmp_path: Path) -> None:
     again = tmp_path / "bilan.pdf"
-    script = ("import sys; from pathlib import Path; from mutualisation import exports; "
-              "from mutualisation.bilan import Bilan; from mutualisation.paths import DATA_DIR; "
-              "exports.write_pdf(Bilan.build(DATA_DIR, 2019), Path(sys.argv[1]), "
+    script = ("import sys; from pathlib import Path; "
+              "from mutualisation.export import pdf; "
+              "from mutualisation.compute.bilan import Bilan; "
+              "from mutualisation.config import DATA_DIR; "
+              "pdf.write_pdf(Bilan.build(DATA_DIR, 2019), Path(sys.argv[1]), "
               "Path(sys.argv[2]), sys.argv[3])")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}  # another hash order than this process
     subprocess.run([sys.executable, "-c", script, str(printed_2019.page), str(again),
@@ -324,16 +329,16 @@ def test_pdf_is_printed_without_any_browser(printed_2019, tmp_path: Path, monkey
         raise AssertionError(f"a process was started: {args!r:.200}")
 
     monkeypatch.setattr(subprocess, "Popen", no_process)
-    levels = {name: logging.getLogger(name).level for name in exports.QUIET_LOGGERS}
+    levels = {name: logging.getLogger(name).level for name in pdf_export.QUIET_LOGGERS}
     caplog.set_level(logging.DEBUG)
-    again = exports.write_pdf(printed_2019.bilan, printed_2019.page, tmp_path / "bilan.pdf",
+    again = pdf_export.write_pdf(printed_2019.bilan, printed_2019.page, tmp_path / "bilan.pdf",
                               printed_2019.title)
     monkeypatch.undo()
     assert again.read_bytes() == printed_2019.pdf.read_bytes()  # and the same bytes again
     noisy = [r for r in caplog.records if r.name.startswith(("weasyprint", "fontTools"))
              and r.levelno >= logging.WARNING]
     assert noisy == [], [r.getMessage() for r in noisy][:3]
-    assert {name: logging.getLogger(name).level for name in exports.QUIET_LOGGERS} == levels
+    assert {name: logging.getLogger(name).level for name in pdf_export.QUIET_LOGGERS} == levels
 
 
 #: A chart as tall as the commune × action matrix at its largest (160 communes): 1,900 px.
@@ -364,7 +369,7 @@ def test_tall_chart_is_scaled_to_one_page(tmp_path: Path) -> None:
     name = 'Bilan "essai" \\ à l’échelle'  # quotes and a backslash in the footer's CSS string
     page = tmp_path / "page.html"
     page.write_text(export_html(nb, name), encoding="utf-8")
-    pdf = exports.write_pdf(SimpleNamespace(year=2019), page, tmp_path / "page.pdf", name)
+    pdf = pdf_export.write_pdf(SimpleNamespace(year=2019), page, tmp_path / "page.pdf", name)
     bodies = [_words(b) for b in _pages(pdf, *BODY_BOX)]
     homes = [n for n, body in enumerate(bodies) if "Commune 001" in body]
     assert len(homes) == 1
@@ -382,9 +387,9 @@ def test_tall_chart_is_scaled_to_one_page(tmp_path: Path) -> None:
 @pytest.fixture
 def fresh_engine():
     """pdf_engine_problem() asked again before and after the test (its answer is cached)."""
-    exports.pdf_engine_problem.cache_clear()
+    pdf_export.pdf_engine_problem.cache_clear()
     yield
-    exports.pdf_engine_problem.cache_clear()
+    pdf_export.pdf_engine_problem.cache_clear()
 
 
 class _BrokenLibraries:
@@ -405,15 +410,15 @@ class _BrokenLibraries:
 
 
 def test_pdf_engine_problem_is_none_when_weasyprint_loads(fresh_engine) -> None:
-    assert exports.pdf_engine_problem() is None
-    assert exports.pdf_engine_problem() is None  # cached
+    assert pdf_export.pdf_engine_problem() is None
+    assert pdf_export.pdf_engine_problem() is None  # cached
 
 
 def test_weasyprint_without_pango_is_one_french_line(fresh_engine, tmp_path: Path,
                                                      monkeypatch) -> None:
     monkeypatch.delitem(sys.modules, "weasyprint", raising=False)
     monkeypatch.setattr(sys, "meta_path", [_BrokenLibraries(), *sys.meta_path])
-    problem = exports.pdf_engine_problem()
+    problem = pdf_export.pdf_engine_problem()
     assert problem is not None and "\n" not in problem
     assert problem.startswith("bilan.pdf n'a pas été imprimé : WeasyPrint ne peut pas se "
                               "charger (OSError : cannot load library 'libpango-1.0-0'")
@@ -421,22 +426,22 @@ def test_weasyprint_without_pango_is_one_french_line(fresh_engine, tmp_path: Pat
                             "libpango-1.0-0 libpangoft2-1.0-0), puis relancez le rapport.")
     page = tmp_path / "bilan.html"
     page.write_text("<p>Bilan</p>", encoding="utf-8")
-    with pytest.raises(exports.ExportError) as info:
-        exports.write_pdf(SimpleNamespace(year=2019), page, tmp_path / "bilan.pdf", "Bilan")
+    with pytest.raises(pdf_export.ExportError) as info:
+        pdf_export.write_pdf(SimpleNamespace(year=2019), page, tmp_path / "bilan.pdf", "Bilan")
     assert str(info.value) == problem
     assert not (tmp_path / "bilan.pdf").exists()
 
 
 def test_missing_weasyprint_package_is_one_french_line(fresh_engine, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "weasyprint", None)
-    problem = exports.pdf_engine_problem()
+    problem = pdf_export.pdf_engine_problem()
     assert problem == ("bilan.pdf n'a pas été imprimé : le paquet Python weasyprint est "
                        "absent. Installez-le dans l'environnement du projet (pip install "
                        "weasyprint), puis relancez le rapport.")
 
 
-def test_importing_exports_does_not_import_weasyprint() -> None:
-    script = ("import sys, mutualisation.exports; "
+def test_importing_the_exports_does_not_import_weasyprint() -> None:
+    script = ("import sys, mutualisation.export.workbook, mutualisation.export.pdf; "
               "assert 'weasyprint' not in sys.modules, 'weasyprint imported'")
     subprocess.run([sys.executable, "-c", script], check=True)
 
@@ -449,7 +454,7 @@ def test_url_fetcher_reads_data_and_the_page_folder_only(tmp_path: Path) -> None
     folder.mkdir()
     (folder / "figure.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     (tmp_path / "secret.txt").write_text("ailleurs")
-    fetcher = exports.local_url_fetcher(folder)
+    fetcher = pdf_export.local_url_fetcher(folder)
     assert fetcher("data:text/plain,bonjour").read() == b"bonjour"
     assert fetcher((folder / "figure.svg").as_uri()).read().startswith(b"<svg")
     for url in ("http://example.org/logo.png", "https://cdn.jsdelivr.net/npm/vega@5",
@@ -483,7 +488,7 @@ def test_pdf_loads_nothing_from_the_network(tmp_path: Path) -> None:
                         f'<body><p>Bilan hors ligne</p><img src="{base}/logo.png">'
                         f'<p style="background: url({base}/fond.png)">Fin</p></body></html>',
                         encoding="utf-8")
-        pdf = exports.write_pdf(SimpleNamespace(year=2019), page, tmp_path / "bilan.pdf",
+        pdf = pdf_export.write_pdf(SimpleNamespace(year=2019), page, tmp_path / "bilan.pdf",
                                 "Bilan")
     finally:
         server.shutdown()
@@ -525,7 +530,7 @@ def test_failing_print_leaves_previous_report_intact(reports, tmp_path: Path,
     def broken(*_args: object) -> bytes:
         raise RuntimeError("panne simulée")
 
-    monkeypatch.setattr(exports, "_render", broken)
+    monkeypatch.setattr(pdf_export, "_render", broken)
     with pytest.raises(report_module.ReportError, match="panne simulée"):
         _run(data, out)
     assert digest(out / str(YEAR)) == before

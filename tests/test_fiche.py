@@ -1,4 +1,4 @@
-"""The commune sheet (mutualisation.fiche) against values worked out by hand.
+"""The commune sheet (mutualisation.compute.fiche) against values worked out by hand.
 
 The small data set of conftest.py (years 2015 to 2017, reference date D = 31/12):
 
@@ -29,13 +29,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from mutualisation import charts, narrative
-from mutualisation.fiche import Fiche, member_counts
-from mutualisation.loading import DataError, load_dataset
+from mutualisation.compute.fiche import Fiche
+from mutualisation.compute.sizes import size_classes
+from mutualisation.data.parameters import ParameterError
+from mutualisation.data.problems import DataError
+from mutualisation.data.validate import load_dataset
+from mutualisation.present import charts
+from mutualisation.present import fiche_text as narrative
+from mutualisation.present.figures import fiche_figures
 
 from .conftest import COMMUNES, PARTICIPATIONS, write_folder
 
-SMALL = charts.size_classes()[0]  # "moins de 2 000 hab." (U+202F before 000)
+SMALL = size_classes()[0]  # "moins de 2 000 hab." (U+202F before 000)
 
 
 @pytest.fixture
@@ -106,7 +111,7 @@ def test_peers(beta: Fiche) -> None:
     # mean 4/3 → 1.33, min 1, max 2; Beta comes after Alpha, tied with Gamma: rank 2.
     assert beta.peers == {"classe": SMALL, "communes": 3, "moyenne": 1.33, "minimum": 1,
                           "maximum": 2, "ex_aequo": 1, "rang": 2}
-    assert beta.strate.select("code_insee", "rang").rows() == [
+    assert beta.peer_counts.select("code_insee", "rang").rows() == [
         ("59001", 1), ("59002", 2), ("59003", 2)
     ]
 
@@ -127,7 +132,7 @@ def test_indicators_are_json_ready(beta: Fiche) -> None:
 
 def test_nb_actions_agrees_with_the_bilan(small_data: Path) -> None:
     # The sheet's figures are those of indicators.actions_per_commune for every commune.
-    from mutualisation import indicators
+    from mutualisation.compute import indicators
 
     ds = load_dataset(small_data)
     for year in ds.years:
@@ -135,15 +140,6 @@ def test_nb_actions_agrees_with_the_bilan(small_data: Path) -> None:
         for code, nb, actions in rows.select("code_insee", "nb_actions", "actions").iter_rows():
             fiche = Fiche.from_dataset(ds, year, code)
             assert (fiche.indicators["nb_actions"], fiche.indicators["actions"]) == (nb, actions)
-
-
-def test_shared_counts_give_the_same_sheet(small_data: Path) -> None:
-    ds = load_dataset(small_data)
-    counts = member_counts(ds, ds.years)
-    shared = Fiche.from_dataset(ds, 2017, "59002", counts=counts)
-    alone = Fiche.from_dataset(ds, 2017, "59002")
-    assert shared.timeline.equals(alone.timeline)
-    assert shared.peers == alone.peers
 
 
 def test_defaults_last_year_and_first_member(small_data: Path) -> None:
@@ -166,7 +162,7 @@ def test_unknown_population(tmp_path: Path) -> None:
     assert beta.peers["rang"] is None
     assert beta.timeline["moyenne_strate"].null_count() == 3
     assert "pas de comparaison" in narrative.fiche_peers_text(beta)
-    assert charts.to_svg(beta.figures["comparaison"]).startswith("<svg")
+    assert charts.to_svg(fiche_figures(beta)["comparaison"]).startswith("<svg")
 
 
 @pytest.mark.parametrize(
@@ -181,7 +177,7 @@ def test_unknown_population(tmp_path: Path) -> None:
     ],
 )
 def test_errors(small_data: Path, year: int, code: str, message: str) -> None:
-    with pytest.raises(DataError) as err:
+    with pytest.raises((DataError, ParameterError)) as err:
         Fiche.build(small_data, year, code)
     assert message in str(err.value)
 
@@ -211,17 +207,17 @@ def test_tables(beta: Fiche) -> None:
 
 
 def test_every_chart_renders(beta: Fiche) -> None:
-    assert sorted(beta.figures) == ["actions", "actions_disponibles", "comparaison",
+    assert sorted(fiche_figures(beta)) == ["actions", "actions_disponibles", "comparaison",
                                     "parcours"]
-    for chart in beta.figures.values():
+    for chart in fiche_figures(beta).values():
         assert charts.to_svg(chart).startswith("<svg")
-    timeline = charts.to_svg(beta.figures["parcours"])
+    timeline = charts.to_svg(fiche_figures(beta)["parcours"])
     assert ">2017<" in timeline and "2\u202f017" not in timeline
 
 
 def test_empty_charts_show_a_message(small_data: Path) -> None:
     alpha = Fiche.build(small_data, 2017, "59001")  # takes part in every deployed action
-    svg = charts.to_svg(alpha.figures["actions_disponibles"])
+    svg = charts.to_svg(fiche_figures(alpha)["actions_disponibles"])
     assert "La commune participe déjà à toutes les actions déployées" in svg
     empty_actions = alpha.actions.clear()
     svg = charts.to_svg(charts.commune_actions_timeline(empty_actions, alpha.reference))

@@ -10,8 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mutualisation import html as html_module
-from mutualisation.html import TEMPLATES_DIR, export_html, export_html_file
+import mutualisation
+from mutualisation.export import page as html_module
+from mutualisation.export.page import TEMPLATES_DIR, export_html, export_html_file
 from tests.browser import SAMPLE_CODE, SAMPLE_SVG, sample_notebook
 
 TITLE = "Bilan 2019 — mutualisation"
@@ -106,7 +107,8 @@ def test_template_ships_with_the_package() -> None:
     folder = TEMPLATES_DIR / "bilan"
     assert (folder / "conf.json").is_file()
     assert (folder / "index.html.j2").is_file()
-    assert Path(html_module.__file__).parent / "templates" == TEMPLATES_DIR
+    # Inside the package, so that a wheel ships it (package data of pyproject.toml).
+    assert TEMPLATES_DIR.parent == Path(mutualisation.__file__).resolve().parent
 
 
 def test_export_html_file(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Tests of mutualisation.indicators on small data sets worked out by hand.
+"""Tests of mutualisation.compute.indicators on small data sets worked out by hand.
 
 The main data set (``scenario``) — every figure asserted below is derived in
 the comments here.
@@ -68,8 +68,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mutualisation import indicators as ind
-from mutualisation.model import SCHEMAS, Dataset
+from mutualisation.compute import indicators as ind
+from mutualisation.data.model import SCHEMAS, Dataset
 
 # --------------------------------------------------------------------------
 # Helpers
@@ -762,7 +762,7 @@ def test_years_given_as_text_are_refused_as_a_whole():
     (9, 9, 4, 1.0), (0, 9, 4, 0.0), (5, 0, 4, 0.0), (17, 8, 2, 2.13),
 ])
 def test_rounded_ratio_is_exact_half_up(num, den, decimals, expected):
-    value = pl.select(ind._rounded_ratio(pl.lit(num), pl.lit(den), decimals)).item()
+    value = pl.select(ind.rounded_ratio(pl.lit(num), pl.lit(den), decimals)).item()
     assert value == expected and isinstance(value, float)
 
 

@@ -12,14 +12,14 @@ import nbformat
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from mutualisation.kernels import KernelPool
-from mutualisation.notebook import CHART_MODE_VARIABLE
-from mutualisation.report import _strip_volatile, execute
+from mutualisation.config import CHART_MODE_VARIABLE
+from mutualisation.run.execute import _strip_volatile, execute
+from mutualisation.run.kernels import KernelPool
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 CHART_CELLS = [
-    "import altair as alt\nimport polars as pl\nfrom mutualisation.notebook import setup\n"
+    "import altair as alt\nimport polars as pl\nfrom mutualisation.present.notebook import setup\n"
     "setup()",
     "import os\nprint(os.environ.get('MUTUALISATION_GRAPHIQUES'))",
     "frame = pl.DataFrame({'commune': ['Alpha', 'Bêta'], 'actions': [1200, 3]})\nframe",

@@ -33,8 +33,11 @@ import nbformat
 import pytest
 from jupytext.config import find_jupytext_configuration_file, load_jupytext_configuration_file
 
-from mutualisation import charts, lab, lab_server
-from mutualisation.notebook import CHART_MODE_VARIABLE, chart_mode, setup
+from mutualisation.config import CHART_MODE_VARIABLE
+from mutualisation.present import charts
+from mutualisation.present.charts import interactive as lab
+from mutualisation.present.notebook import chart_mode, setup
+from mutualisation.run import lab_server
 from tests import browser
 
 try:
@@ -269,7 +272,7 @@ def test_pairing_is_limited_to_the_templates() -> None:
 
 
 # --------------------------------------------------------------------------
-# Templates stay templates in JupyterLab (mutualisation.lab_server)
+# Templates stay templates in JupyterLab (mutualisation.run.lab_server)
 # --------------------------------------------------------------------------
 
 
@@ -379,7 +382,7 @@ CHARTS = {"notebooks/bilan.ipynb": 9, "notebooks/fiche_commune.ipynb": 4}
 SERVER_START = 60
 RUN_ALL = 180
 
-#: The interactive charts in JupyterLab's outputs (mutualisation.lab).
+#: The interactive charts in JupyterLab's outputs (mutualisation.present.charts.interactive).
 CHART_SELECTOR = ".jp-OutputArea-output .mutualisation-graphique"
 #: The static charts (image/svg+xml outputs).
 SVG_SELECTOR = ".jp-OutputArea-output.jp-RenderedSVG img"

@@ -15,17 +15,9 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mutualisation.loading import (
-    MAX_PROBLEMS_PER_FILE,
-    DataError,
-    Problem,
-    TableSource,
-    check_year,
-    describe,
-    load_dataset,
-    read_table,
-    shown,
-)
+from mutualisation.data.problems import MAX_PROBLEMS_PER_FILE, DataError, Problem, shown
+from mutualisation.data.read import TableSource, read_table
+from mutualisation.data.validate import check_year, describe, load_dataset
 from tests.conftest import ACTIONS, COMMUNES, PARTICIPATIONS, write_folder
 
 # --------------------------------------------------------------------------- happy path

@@ -11,14 +11,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from mutualisation.loading import (
-    MAX_PROBLEMS_PER_FILE,
-    DataError,
-    Problem,
-    check_year,
-    describe,
-    load_dataset,
-)
+from mutualisation.data.problems import MAX_PROBLEMS_PER_FILE, DataError, Problem
+from mutualisation.data.validate import check_year, describe, load_dataset
 from tests.conftest import ACTIONS, COMMUNES, PARTICIPATIONS, write_folder
 from tests.test_loading import BROKEN, _problems, _replace
 
@@ -406,7 +400,7 @@ def test_bad_metadata_is_reported_with_the_tables_problems(small_data: Path) -> 
     ("BA1", 53, "BA"), ("ZZ1", 702, "ZZ"), ("AAA1", 703, "AAA"), ("XFD1048576", 16384, "XFD"),
 ])
 def test_excel_column_numbers_and_letters(reference: str, number: int, letters: str) -> None:
-    from mutualisation.loading import _column_letters, _column_number
+    from mutualisation.data.read import _column_letters, _column_number
 
     assert _column_number(reference) == number
     assert _column_letters(number) == letters
@@ -433,7 +427,7 @@ def test_a_sheet_whose_xml_cannot_be_scanned_is_read_from_a1(tmp_path: Path,
     then taken to start at A1, lines and columns numbered from there."""
     import xlsxwriter
 
-    from mutualisation import loading
+    from mutualisation.data import read as loading
 
     folder = write_folder(tmp_path)
     (folder / "communes.csv").unlink()
@@ -477,15 +471,15 @@ def test_a_row_already_reported_is_not_reported_again_by_the_later_rules(tmp_pat
     (OSError(5, "Input/output error"), "erreur de lecture du disque"),
     (OSError(2, "No such file"), "disparu pendant la lecture"),
     (OSError(21, "Is a directory"), "c'est un dossier"),
-    (OSError(28, "No space left"), "erreur système ENOSPC"),
+    (OSError(28, "No space left"), "disque plein"),
     (OSError(99999, "?"), "erreur système 99999"),
     (OSError("sans code"), "erreur système -1"),
     (PermissionError(13, "Permission denied"), "accès refusé (droits de lecture)"),
 ])
 def test_os_errors_are_said_in_french(error: OSError, reason: str) -> None:
-    from mutualisation.loading import _os_reason
+    from mutualisation.files import os_reason
 
-    assert _os_reason(error) == reason
+    assert os_reason(error, reading=True) == reason
 
 
 @pytest.mark.parametrize(("reason", "message"), [
@@ -501,7 +495,7 @@ def test_os_errors_are_said_in_french(error: OSError, reason: str) -> None:
 def test_csv_errors_are_said_in_french(reason: str, message: str) -> None:
     import csv
 
-    from mutualisation.loading import _csv_error
+    from mutualisation.data.read import _csv_error
 
     assert _csv_error(csv.Error(reason)) == message
 
@@ -526,7 +520,7 @@ def test_formulas_with_a_stored_result_load(tmp_path: Path) -> None:
 def test_the_data_folder_must_be_readable_and_traversable(small_data: Path, monkeypatch) -> None:
     import os
 
-    from mutualisation import loading
+    from mutualisation.data import read as loading
 
     asked: list[int] = []
     monkeypatch.setattr(loading.os, "access", lambda path, mode: asked.append(mode) or True)

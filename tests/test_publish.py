@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from mutualisation import publish
-from mutualisation.publish import OutputBusy, ReportError, output_lock, recover
+from mutualisation.run import publish
+from mutualisation.run.publish import OutputBusy, ReportError, output_lock, recover
 
 OLD, NEW = "ancien", "nouveau"
 #: Files of a whole report in these tests; the sheets live in ``fiches/``.
@@ -50,7 +50,7 @@ def with_sheets(parent: Path) -> Path:
 CRASHING_RUN = textwrap.dedent("""
     import os, sys
     from pathlib import Path
-    from mutualisation import publish
+    from mutualisation.run import publish
 
     parent, crash_at, mode = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     steps = []
@@ -156,7 +156,8 @@ def test_a_report_that_cannot_be_removed_does_not_stop_runs(tmp_path: Path,
     # The next run (another process: this one's leftovers could be a live thread's) cleans up.
     next_run = subprocess.run(
         [sys.executable, "-c", "import sys; from pathlib import Path; "
-         "from mutualisation.publish import recover; recover(Path(sys.argv[1]))", str(tmp_path)],
+         "from mutualisation.run.publish import recover; recover(Path(sys.argv[1]))",
+         str(tmp_path)],
         capture_output=True, text=True, check=False)
     assert next_run.returncode == 0 and next_run.stderr == "", next_run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2019"]
@@ -199,7 +200,7 @@ def test_discard_build_keeps_only_the_notebook(tmp_path: Path) -> None:
 HOLDER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from mutualisation.publish import output_lock
+    from mutualisation.run.publish import output_lock
 
     with output_lock(Path(sys.argv[1])):
         print("pris", flush=True)
@@ -295,7 +296,7 @@ def test_sheets_left_in_a_stage_of_an_earlier_version_go_back_into_the_report(
 
 def test_a_publication_that_cannot_be_resumed_blocks_only_its_report(tmp_path: Path,
                                                                       monkeypatch) -> None:
-    from mutualisation import report
+    from mutualisation.run import report
 
     target = make_report(tmp_path / "2019", OLD)
     # The exchange fails (a report folder made immutable): the journal stays.

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from mutualisation import publish
 from mutualisation.files import os_reason
-from mutualisation.publish import recover
+from mutualisation.run import publish
+from mutualisation.run.publish import recover
 from tests.test_publish import NEW, OLD, make_report, report_content
 
 OTHER_PID = 1  # never this test process's mark: its leftovers are a crashed run's

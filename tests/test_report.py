@@ -15,8 +15,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mutualisation import report as report_module
-from mutualisation.paths import DATA_DIR, OUTPUTS_DIR
+from mutualisation.config import DATA_DIR, OUTPUTS_DIR
+from mutualisation.data.parameters import Parameters
+from mutualisation.run import report as report_module
 from tests.browser import assert_offline_page
 from tests.conftest import write_folder
 
@@ -167,7 +168,7 @@ def test_failing_notebook_leaves_previous_report_intact(small_report, tmp_path: 
     nbformat.write(nb, failing)
     monkeypatch.setattr(report_module, "BILAN_NOTEBOOK", failing)
     with pytest.raises(report_module.ReportError, match="panne simulée") as info:
-        report_module.run_report(2016, data, out)
+        report_module.run_report(Parameters.checked(data, 2016), out)
     assert str(out / ".echec-2016" / "bilan.ipynb") in str(info.value)
     assert (out / ".echec-2016" / "bilan.ipynb").is_file()
     assert digest(out / "2016") == before
@@ -217,15 +218,17 @@ def test_stored_report_opens_offline_with_every_chart(tmp_path: Path) -> None:
 
 def test_every_figure_of_the_bilan_is_written(small_report) -> None:
     """The figure files are the notebook's drawings: one per chart of the bilan, same bytes."""
-    from mutualisation.bilan import Bilan
-    from mutualisation.charts import to_svg
+    from mutualisation.compute.bilan import Bilan
+    from mutualisation.present.charts import to_svg
+    from mutualisation.present.figures import bilan_figures
 
     data, out = small_report
     bilan = Bilan.build(data, 2016)
     written = {p.stem: p.read_text(encoding="utf-8")
                for p in (out / "2016" / "figures").glob("*.svg")}
-    assert set(written) == set(bilan.figures)
-    assert written["actions_par_annee"] == to_svg(bilan.figures["actions_par_annee"])
+    figures = bilan_figures(bilan)
+    assert set(written) == set(figures)
+    assert written["actions_par_annee"] == to_svg(figures["actions_par_annee"])
 
 
 def test_unwritable_out_is_a_clear_error(small_report, tmp_path: Path) -> None:
@@ -251,7 +254,8 @@ def copy_stored(template: Path, output: Path, parameters: dict) -> None:
 
 
 def quick_report(out: Path, **kwargs) -> Path:
-    return report_module.run_report(2019, DATA_DIR, out, executor=copy_stored, pdf=False,
+    return report_module.run_report(Parameters.checked(DATA_DIR, 2019), out,
+                                    executor=copy_stored, pdf=False,
                                     **kwargs)
 
 
@@ -262,15 +266,13 @@ def leftovers(out: Path) -> list[str]:
 
 def test_a_full_disk_keeps_the_previous_report_and_leaves_nothing(tmp_path: Path,
                                                                    monkeypatch) -> None:
-    from mutualisation import exports
-
     out = tmp_path / "out"
     before = digest(quick_report(out))
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", "bilan.xlsx")
 
-    monkeypatch.setattr(exports, "write_workbook", full)
+    monkeypatch.setattr(report_module, "write_workbook", full)
     with pytest.raises(report_module.ReportError) as info:
         quick_report(out)
     message = str(info.value)
@@ -290,7 +292,8 @@ def test_ctrl_c_keeps_the_partial_notebook_where_the_message_says(tmp_path: Path
         raise KeyboardInterrupt
 
     with pytest.raises(report_module.Interrupted) as info:
-        report_module.run_report(2019, DATA_DIR, out, executor=interrupted, pdf=False)
+        report_module.run_report(Parameters.checked(DATA_DIR, 2019), out,
+                                 executor=interrupted, pdf=False)
     kept = out / ".echec-2019" / "bilan.ipynb"
     assert str(info.value) == (f"interrompu : {out / '2019'} n'a pas été modifié. "
                                f"Notebook partiel conservé : {kept}")
@@ -307,7 +310,8 @@ def test_a_failure_names_a_kept_notebook_only_when_there_is_one(tmp_path: Path) 
 
     out = tmp_path / "out"
     with pytest.raises(report_module.ReportError) as info:
-        report_module.run_report(2019, DATA_DIR, out, executor=broken, pdf=False)
+        report_module.run_report(Parameters.checked(DATA_DIR, 2019), out,
+                                 executor=broken, pdf=False)
     assert str(info.value) == ("le rapport n'a pas pu être écrit (RuntimeError : le noyau "
                                "n'a pas démarré).")
     assert leftovers(out) == []
@@ -325,7 +329,8 @@ def test_a_report_folder_that_is_a_link_is_refused_before_any_work(tmp_path: Pat
         raise AssertionError("the notebook must not run")
 
     with pytest.raises(report_module.ReportError, match="est un lien symbolique"):
-        report_module.run_report(2019, DATA_DIR, out, executor=never, pdf=False)
+        report_module.run_report(Parameters.checked(DATA_DIR, 2019), out,
+                                 executor=never, pdf=False)
     assert list(real.iterdir()) == []
     assert (out / "2019").is_symlink()
 
@@ -364,7 +369,7 @@ def test_parameters_beyond_bounds_are_one_line(tmp_path: Path, values: list[str]
 
 
 def test_a_busy_folder_with_sans_attendre_stops_at_once(tmp_path: Path) -> None:
-    from mutualisation.publish import output_lock
+    from mutualisation.run.publish import output_lock
 
     with output_lock(tmp_path):
         result = cli("report", "--year", "2019", "--out", str(tmp_path), "--sans-attendre")

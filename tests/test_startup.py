@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from mutualisation.paths import DATA_DIR
+from mutualisation.config import DATA_DIR
 
 
 def run_python(code: str) -> str:
@@ -21,7 +21,7 @@ def test_the_iri_checker_is_skipped_and_notebooks_still_validate() -> None:
         "from mutualisation.startup import skip_iri_format_checker\n"
         "skip_iri_format_checker()\n"
         "import jsonschema, nbformat\n"
-        "from mutualisation.report import BILAN_NOTEBOOK\n"
+        "from mutualisation.run.report import BILAN_NOTEBOOK\n"
         "nbformat.validate(nbformat.read(BILAN_NOTEBOOK, as_version=4))\n"
         "print(sys.modules['rfc3987_syntax'] is None,\n"
         "      'iri' in jsonschema.FormatChecker().checkers,\n"

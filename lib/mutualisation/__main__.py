@@ -10,7 +10,7 @@ import sys
 def main() -> None:
     """Run the command line."""
     try:
-        from .cli import app
+        from mutualisation.cli import app
     except KeyboardInterrupt:
         print("interrompu : rien n'a été modifié par cette commande", file=sys.stderr)
         sys.exit(130)

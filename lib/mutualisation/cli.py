@@ -11,10 +11,26 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from . import interruption
-from .loading import DataError, describe, load_dataset, shown
-from .paths import DATA_DIR, OUTPUTS_DIR
-from .startup import skip_iri_format_checker
+from mutualisation.compute.fiche import check_member
+from mutualisation.compute.indicators import member_communes
+from mutualisation.config import DATA_DIR, OUTPUTS_DIR
+from mutualisation.data.parameters import (
+    ParameterError,
+    Parameters,
+    normalise_code,
+    valid_thresholds,
+    valid_year,
+)
+from mutualisation.data.problems import DataError, shown
+from mutualisation.data.template import write_template
+from mutualisation.data.validate import check_year, describe, load_dataset
+from mutualisation.export.index import write_index
+from mutualisation.files import os_reason, replacing
+from mutualisation.formatting import plural
+from mutualisation.run import interruption
+from mutualisation.run.console import say
+from mutualisation.run.publish import Interrupted, OutputBusy, ReportError, output_lock, recover
+from mutualisation.startup import skip_iri_format_checker
 
 app = typer.Typer(
     add_completion=False,
@@ -38,20 +54,15 @@ EXIT_FAILED, EXIT_INPUT, EXIT_BUSY, EXIT_INTERRUPTED = 1, 2, 75, 130
 def fail(lines: list[str], code: int = EXIT_INPUT) -> None:
     """Print problems on standard error, one per line, and exit without a traceback."""
     for line in lines:
-        print(line, file=sys.stderr)
+        say(line)
     raise typer.Exit(code)
-
-
-def log(line: str) -> None:
-    """Progress and warnings of a command, on standard error."""
-    print(line, file=sys.stderr)
 
 
 def batch_log(line: str) -> None:
     """What a run of a batch says that must not be lost under the progress bar: warnings
     (a folder that could not be removed, a PDF that could not be printed)."""
     if "attention :" in line or "n'a pas été imprimé" in line:
-        log(line)
+        say(line)
 
 
 Command = TypeVar("Command", bound=Callable[..., None])
@@ -62,8 +73,6 @@ def interruptible(command: Command) -> Command:
 
     @functools.wraps(command)
     def run(*args, **kwargs) -> None:
-        from .report import Interrupted
-
         try:
             command(*args, **kwargs)
         except Interrupted as err:
@@ -93,32 +102,26 @@ def _digits(text: str) -> bool:
 
 def parse_year(text: str | None) -> int | None:
     """The --year option: a year within the bounds of the report, or None for the last one."""
-    from .report import ReportError, validate_parameters
-
     if text is None:
         return None
     if not _digits(text.strip()):
         fail([f"--year : année invalide « {shown(text)} » (attendu : une année comme 2019)"])
     try:
-        year, _ = validate_parameters(int(text), (1,))
-    except ReportError as err:
+        return valid_year(int(text))
+    except ParameterError as err:
         fail([f"--year : {err}"])
-    return year
 
 
 def parse_thresholds(text: str) -> list[int]:
     """The --seuils option: comma-separated integers within the bounds of the report."""
-    from .report import ReportError, validate_parameters
-
     values = [v.strip() for v in text.split(",") if v.strip()]
     if not values or not all(_digits(v) for v in values):
         fail([f"--seuils : valeur invalide « {shown(text)} » "
               "(attendu : entiers positifs séparés par des virgules, ex. 1,2,5)"])
     try:
-        _, thresholds = validate_parameters(2019, [int(v) for v in values])
-    except ReportError as err:
+        return list(valid_thresholds([int(v) for v in values]))
+    except ParameterError as err:
         fail([f"--seuils : {err}"])
-    return list(thresholds)
 
 
 OutOption = Annotated[Path, typer.Option("--out", readable=False, help="Dossier de sortie.")]
@@ -132,12 +135,9 @@ NoWaitOption = Annotated[bool, typer.Option(
 @contextlib.contextmanager
 def holding(out: Path, no_wait: bool) -> Iterator[None]:
     """The output folder's lock for a whole command; a busy folder is a clear error."""
-    from .files import os_reason
-    from .publish import OutputBusy, output_lock
-
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(output_lock(out, wait=not no_wait, log=log))
+            stack.enter_context(output_lock(out, wait=not no_wait, log=say))
         except OutputBusy as err:
             fail([str(err)], EXIT_BUSY)
         except OSError as err:
@@ -148,8 +148,6 @@ def holding(out: Path, no_wait: bool) -> Iterator[None]:
 def check_out(out: Path) -> None:
     """The output folder exists or can be made, and can be written to; else a clear error."""
     import tempfile
-
-    from .files import os_reason
 
     if out.exists() and not out.is_dir():
         fail([f"--out : « {out} » n'est pas un dossier"])
@@ -173,11 +171,7 @@ def refresh_index(out: Path) -> Path:
     Call it holding the lock. A failure (a full disk) is one line, status 1: the reports
     themselves are already written.
     """
-    from .files import os_reason
-    from .index import write_index
-    from .publish import recover
-
-    recover(out, log)
+    recover(out, say)
     try:
         return write_index(out)
     except OSError as err:
@@ -189,8 +183,7 @@ def refresh_index(out: Path) -> Path:
 
 def _batch(jobs: list, description: str, workers: int | None, out: Path) -> list:
     """Run a batch; on Ctrl-C the index still lists the reports written before it."""
-    from .batch import run_jobs
-    from .report import Interrupted
+    from mutualisation.run.batch import run_jobs  # as run_report below
 
     try:
         return run_jobs(jobs, description, workers)
@@ -201,8 +194,6 @@ def _batch(jobs: list, description: str, workers: int | None, out: Path) -> list
 
 def _finish_batch(outcomes: list, out: Path, singular: str, plural_form: str) -> None:
     """Write the index, summarise a batch and exit non-zero when some runs failed."""
-    from .formatting import plural
-
     index = refresh_index(out)
     failed = [o for o in outcomes if not o.ok]
     done = plural(len(outcomes) - len(failed), singular, plural_form)
@@ -229,25 +220,26 @@ def report(
 ) -> None:
     """Écrit le bilan d'une année dans OUT/ANNÉE/ (notebook, HTML, PDF, Excel, indicateurs)."""
     check_workers(workers)
-    from .loading import check_year
-    from .report import Interrupted, ReportError, run_report
+    # The report pipeline imports nbformat (0.26 s measured here): not for check or index.
+    from mutualisation.run.report import run_report
 
     thresholds = parse_thresholds(seuils)
     if all_years and year is not None:
         fail(["--year et --all-years s'excluent : choisir l'un ou l'autre"])
-    annee = parse_year(year)
+    # Checked once, here; everything below takes the parameters as valid.
+    parameters = Parameters.checked(data.resolve(), parse_year(year), thresholds)
     # Bad input stops the run before anything is written, the output folder included.
     try:
         dataset = load_dataset(data)
         if not all_years:
-            check_year(dataset, dataset.last_year if annee is None else annee)
+            check_year(dataset, parameters.year or dataset.last_year)
     except DataError as err:
         fail(err.lines())
     check_out(out)
     with holding(out, sans_attendre):
         if not all_years:
             try:
-                run_report(annee, data, out, thresholds, log=log, dataset=dataset)
+                run_report(parameters, out, log=say, dataset=dataset)
             except Interrupted:
                 raise
             except ReportError as err:
@@ -257,8 +249,9 @@ def report(
 
 
         jobs = [(f"bilan {y}",
-                 lambda executor, y=y: run_report(y, data, out, thresholds, executor=executor,
-                                                  dataset=dataset, log=batch_log))
+                 lambda executor, y=y: run_report(parameters.for_year(y), out,
+                                                  executor=executor, dataset=dataset,
+                                                  log=batch_log))
                 for y in dataset.years]
         _finish_batch(_batch(jobs, "Bilans", workers, out), out, "bilan écrit",
                       "bilans écrits")
@@ -279,24 +272,19 @@ def fiches(
 ) -> None:
     """Écrit une fiche par commune dans OUT/ANNÉE/fiches/CODE_INSEE/."""
     check_workers(workers)
-    from .indicators import member_communes
-    from .loading import check_year
-    from .report import ReportError, run_fiche, validate_parameters
+    from mutualisation.run.report import run_fiche  # as run_report in report()
 
     parsed = parse_year(year)
     try:
         dataset = load_dataset(data)
-        annee, _ = validate_parameters(dataset.last_year if parsed is None else parsed, (1,))
+        parameters = Parameters.checked(data.resolve(), parsed or dataset.last_year)
+        annee = parameters.year
         check_year(dataset, annee)
     except DataError as err:
         fail(err.lines())
-    except ReportError as err:
-        fail([str(err)], code=2)
     members = member_communes(dataset, annee).select("code_insee", "nom")
     names = dict(members.iter_rows())
     if communes:
-        from .fiche import check_member, normalise_code
-
         problems = []
         codes = []
         for item in communes:
@@ -305,6 +293,8 @@ def fiches(
                     code = normalise_code(text)
                     check_member(dataset, annee, code)
                     codes.append(code)
+                except ParameterError as err:
+                    problems.append(f"--communes : {err}")
                 except DataError as err:
                     problems += err.lines()
         if problems:
@@ -312,8 +302,9 @@ def fiches(
     else:
         codes = list(names)
     jobs = [(f"fiche {code} {names.get(code, '')}".strip(),
-             lambda executor, code=code: run_fiche(annee, code, data, out, executor=executor,
-                                                   dataset=dataset, log=batch_log))
+             lambda executor, code=code: run_fiche(parameters.for_commune(code), out,
+                                                   executor=executor, dataset=dataset,
+                                                   log=batch_log))
             for code in codes]
     check_out(out)
     with holding(out, sans_attendre):
@@ -341,11 +332,6 @@ def template(
 ) -> None:
     """Écrit un classeur Excel vide, prêt à remplir (feuilles communes, actions,
     participations), avec les listes déroulantes tirées des données."""
-    import os
-
-    from .excel import write_template
-    from .files import os_reason
-
     if out.suffix.lower() != ".xlsx":
         fail([f"--out : « {out} » doit être un classeur .xlsx"])
     if out.exists() and not force:
@@ -357,13 +343,10 @@ def template(
     except DataError as err:
         fail(err.lines())
     out.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside, then renamed: an interrupted run leaves no half-written workbook.
-    temporary = out.with_name(f".{out.stem}.{os.getpid()}.tmp.xlsx")
     try:
-        write_template(temporary, dataset)
-        os.replace(temporary, out)
+        with replacing(out) as staging:  # an interrupted run leaves no half-written workbook
+            write_template(staging, dataset)
     except OSError as err:
-        Path(temporary).unlink(missing_ok=True)
         fail([f"{out} : écriture impossible ({os_reason(err)})"], code=1)
     print(f"Modèle écrit : {out}")
 

@@ -14,7 +14,7 @@ Choices made here, on top of Babel:
 
 - **Rounding** is half up on the decimal value as written (``0.125`` ->
   ``"13 %"``, ``2.25`` -> ``"2,3"``), the rule a reader expects and the one
-  :mod:`mutualisation.indicators` uses; Babel itself would round half to even.
+  :mod:`mutualisation.compute.indicators` uses; Babel itself would round half to even.
   A result that rounds to zero never shows a sign (``-0.04`` -> ``"0,0"``).
 - **Negative numbers** use the real minus sign U+2212 ("−2"), as French
   typography asks and as Vega writes them on chart axes; Babel gives a
@@ -27,7 +27,7 @@ Choices made here, on top of Babel:
   ("0 action", "1 action"), 2 and more the plural.
 
 :func:`d3_format_locale` gives the same conventions to Vega/Altair charts
-(see :mod:`mutualisation.charts`), so that a number reads the same in the
+(see :mod:`mutualisation.present.charts`), so that a number reads the same in the
 text, the tables and the figures.
 """
 
@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from numbers import Integral, Real
 from typing import Any
@@ -221,3 +223,24 @@ def d3_time_format_locale() -> dict[str, Any]:
         "months": [months["wide"][i] for i in range(1, 13)],
         "shortMonths": [months["abbreviated"][i] for i in range(1, 13)],
     }
+
+
+# ------------------------------------------------------------------ French sorting
+
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+
+
+def sort_key(text: str) -> tuple[str, str]:
+    """A key sorting French names as a dictionary does, without ICU.
+
+    Accents and ligatures are ignored first (É with E, Œ as OE), case too; the
+    original text breaks ties, so the order is total and deterministic.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return bare.casefold(), text
+
+
+def french_sorted(values: Iterable[str]) -> list[str]:
+    """Distinct ``values`` in French dictionary order (see :func:`sort_key`)."""
+    return sorted(set(values), key=sort_key)

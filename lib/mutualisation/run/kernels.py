@@ -25,7 +25,7 @@ imports:
 
 State that a notebook leaves in other modules (module globals, caches of other
 libraries) is NOT reset: the pool is meant for the project's notebooks, which only
-read data, display and set the chart renderer through :func:`mutualisation.notebook.setup`.
+read data, display and set the chart renderer through :func:`mutualisation.present.notebook.setup`.
 
 A kernel that died, or whose run failed otherwise than by an error in a cell
 (``PapermillExecutionError``), e.g. a timeout, is shut down and replaced by a fresh
@@ -46,10 +46,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import papermill
 from jupyter_client import KernelManager
+from papermill.exceptions import PapermillExecutionError
 
-from .report import KERNEL_ARGUMENTS as REPORT_KERNEL_ARGUMENTS
-from .report import KERNEL_NAME, PAPERMILL_OPTIONS
+from mutualisation.config import CHART_MODE_VARIABLE, KERNEL_NAME, PAPERMILL_OPTIONS
+from mutualisation.config import KERNEL_ARGUMENTS as REPORT_KERNEL_ARGUMENTS
+from mutualisation.present.svg_cache import FOLDER_VARIABLE as DRAWN_AHEAD_VARIABLE
+from mutualisation.run.execute import usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -61,19 +65,21 @@ DEFAULT_IMPORTS: tuple[str, ...] = (
     "vl_convert",
     "great_tables",
     "IPython.display",
-    "mutualisation.bilan",
-    "mutualisation.charts",
-    "mutualisation.fiche",
-    "mutualisation.narrative",
-    "mutualisation.notebook",
+    "mutualisation.compute.bilan",
+    "mutualisation.compute.fiche",
+    "mutualisation.present.charts",
+    "mutualisation.present.bilan_text",
+    "mutualisation.present.fiche_text",
+    "mutualisation.present.figures",
+    "mutualisation.present.notebook",
 )
 #: Extra warm-up code: one throwaway SVG conversion, so that vl-convert's first-call cost
 #: (~0.6 s) is paid once per kernel and not by its first notebook. The renumbering of
-#: :func:`mutualisation.charts.to_svg` keeps later SVGs independent of this conversion.
+#: :func:`mutualisation.present.charts.to_svg` keeps later SVGs independent of this conversion.
 DEFAULT_WARM_UP = """\
 import altair as _alt
 import polars as _pl
-from mutualisation.charts import to_svg as _to_svg
+from mutualisation.present.charts import to_svg as _to_svg
 _to_svg(_alt.Chart(_pl.DataFrame({"x": [1]})).mark_bar().encode(x="x:Q"))
 """
 #: Same history file as nbclient gives the kernels it starts (no SQLite file, no lock), and
@@ -147,7 +153,7 @@ def _kernel_restore(cwd: str) -> None:
 
 
 _RESET_CODE = """\
-__import__("mutualisation.kernels", fromlist=["_"])._kernel_restore({cwd!r})
+__import__("mutualisation.run.kernels", fromlist=["_"])._kernel_restore({cwd!r})
 get_ipython().reset(new_session=True)
 """
 
@@ -214,8 +220,6 @@ class _Kernel:
 
 
 def _kernel_env() -> dict[str, str]:
-    from .notebook import CHART_MODE_VARIABLE
-    from .prerender import VARIABLE as DRAWN_AHEAD_VARIABLE
 
     env = dict(os.environ)
     # Reports always store static charts, whatever the analyst's shell asks JupyterLab for;
@@ -237,7 +241,7 @@ class KernelPool:
                  warm_up: str | None = DEFAULT_WARM_UP, timeout: float | None = None,
                  startup_timeout: float = 120, kernel_name: str = KERNEL_NAME,
                  cwd: Path | None = None) -> None:
-        self.size = size if size is not None else (os.cpu_count() or 1)
+        self.size = size if size is not None else usable_cores()
         if self.size < 1:
             raise ValueError("size must be at least 1")
         self.imports = tuple(imports)
@@ -307,7 +311,7 @@ class KernelPool:
                     "    except ImportError:\n"
                     "        pass\n")
             code += self.warm_up or ""
-            code += '__import__("mutualisation.kernels", fromlist=["_"])._kernel_snapshot()\n'
+            code += '__import__("mutualisation.run.kernels", fromlist=["_"])._kernel_snapshot()\n'
             self._run_silently(kernel, code, self.startup_timeout)
         except BaseException:
             self._forget(kernel)
@@ -386,14 +390,12 @@ class KernelPool:
     # -- runs ---------------------------------------------------------------
 
     def execute(self, notebook: Path, output: Path, parameters: dict[str, Any]) -> None:
-        """Same contract as :func:`mutualisation.report.execute`, on a warm kernel.
+        """Same contract as :func:`mutualisation.run.execute.execute`, on a warm kernel.
 
         Writes the executed notebook to ``output``; a failing cell raises papermill's
         ``PapermillExecutionError`` after writing the partial notebook. Relative paths in
         the notebook resolve against ``output``'s folder, as with ``cwd=`` for papermill.
         """
-        import papermill
-        from papermill.exceptions import PapermillExecutionError
 
         notebook, output = Path(notebook).resolve(), Path(output).resolve()
         kernel = self._borrow()

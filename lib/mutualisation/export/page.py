@@ -18,10 +18,11 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
-__all__ = ["TEMPLATES_DIR", "TEMPLATE_NAME", "export_html", "export_html_file"]
+from mutualisation.config import TEMPLATES_DIR
+
+__all__ = ["TEMPLATE_NAME", "export_html", "export_html_file"]
 
 #: Folder holding the nbconvert templates shipped with the package.
-TEMPLATES_DIR = Path(__file__).parent / "templates"
 #: Name of the report template (a folder of ``TEMPLATES_DIR``).
 TEMPLATE_NAME = "bilan"
 

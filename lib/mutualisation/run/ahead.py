@@ -4,24 +4,23 @@ A single ``mutualisation report`` runs its notebook in a new kernel. For about 4
 kernel starts and imports polars and Altair, on one core; then the notebook spends about
 3 s in vl-convert, which draws one chart at a time and holds the GIL meanwhile. While the
 kernel starts, :func:`drawing_ahead` puts the other core to work: a helper process
-(``python -m mutualisation.prerender``) loads the same data with the same parameters,
-builds the same charts and draws them into a private folder, whose path the kernel gets
-in :data:`VARIABLE`. :func:`mutualisation.charts.spec_to_svg` then takes each SVG from
-there (:func:`drawn_ahead`) instead of drawing it.
+(``python -m mutualisation.run.ahead``) loads the same data with the same parameters,
+builds the same charts (:func:`mutualisation.present.figures.figures_of`) and draws them
+into a private folder, whose path the kernel gets in
+:data:`~mutualisation.present.svg_cache.FOLDER_VARIABLE`.
+:func:`mutualisation.present.charts.spec_to_svg` then takes each SVG from there
+(:func:`mutualisation.present.svg_cache.drawn_ahead`) instead of drawing it.
 
 No output can change. An SVG is found by its key, the SHA-256 of the exact Vega-Lite spec
 the kernel is about to draw together with everything else that decides the drawing
-(:func:`mutualisation.charts.spec_key`: vl-convert's version and options, the drawing code
+(:func:`mutualisation.present.charts.spec_key`: vl-convert's version and options, the drawing code
 itself), and vl-convert draws one spec into the same bytes in any process (the ids it
 numbers per process are renumbered). A chart the helper did not draw is drawn by the kernel
 as usual; a helper that cannot start, is late, fails or dies costs time, never a different
 byte.
 
-The folder holds ``plan.json`` (the keys the helper is going to draw, written as soon as
-its specs are known), one ``<key>.svg`` per chart (each written whole, then renamed into
-place), ``fin`` (the helper has stopped: written when its process exits, or by a kernel
-that gave up waiting) and one ``<key>.pris`` per chart the kernel took, so that the run
-can say how much was saved.
+The folder's files are described in :mod:`mutualisation.present.svg_cache`: this module
+writes the plan and the SVGs, and ``fin`` when the helper's process exits.
 """
 
 from __future__ import annotations
@@ -33,67 +32,15 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .files import write_whole
-from .startup import skip_iri_format_checker
-
-#: Environment variable giving a kernel the folder of the charts drawn ahead for it.
-VARIABLE = "MUTUALISATION_SVG_AHEAD"
-PLAN = "plan.json"
-DONE = "fin"
-TAKEN = ".pris"
-#: Longest wait for one chart the helper announced; after it the kernel draws by itself.
-WAIT_LIMIT = 30.0
-_POLL = 0.005
-
-
-def folder_in_use() -> Path | None:
-    """The folder of charts drawn ahead for this process, or None (the usual case)."""
-    value = os.environ.get(VARIABLE, "")
-    return Path(value) if value else None
-
-
-def _read_plan(folder: Path) -> set[str] | None:
-    try:
-        return set(json.loads((folder / PLAN).read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        return None
-
-
-def drawn_ahead(key: str, folder: Path | None = None,
-                wait_limit: float = WAIT_LIMIT) -> str | None:
-    """The SVG drawn ahead under ``key``, or None when the caller must draw it itself.
-
-    Waits while the helper may still draw it: the key is in its plan (or the plan is not
-    written yet) and the helper has not stopped. After ``wait_limit`` seconds the folder is
-    given up, so that a stuck helper delays one chart and not every chart.
-    """
-    folder = folder_in_use() if folder is None else folder
-    if folder is None or not folder.is_dir():
-        return None
-    svg, done = folder / f"{key}.svg", folder / DONE
-    deadline = time.monotonic() + wait_limit
-    while True:
-        finished = done.exists()  # read before the SVG: a chart written then is seen below
-        if svg.exists():
-            text = svg.read_bytes().decode("utf-8")
-            with suppress(OSError):  # only counted for the log
-                svg.with_suffix(TAKEN).touch()
-            return text
-        if finished:
-            return None
-        plan = _read_plan(folder)
-        if plan is not None and key not in plan:
-            return None
-        if time.monotonic() > deadline:
-            done.touch()
-            return None
-        time.sleep(_POLL)
+from mutualisation.config import PACKAGE_PARENT
+from mutualisation.files import write_whole
+from mutualisation.present import svg_cache
+from mutualisation.startup import skip_iri_format_checker
 
 
 def draw_into(folder: Path, specs: Iterable[dict[str, Any]],
@@ -102,7 +49,7 @@ def draw_into(folder: Path, specs: Iterable[dict[str, Any]],
     """Announce the keys of ``specs`` in the plan, then draw each, in order, into ``<key>.svg``."""
     specs = list(specs)
     keys = [key(spec) for spec in specs]
-    write_whole(folder / PLAN, json.dumps(sorted(set(keys))).encode("utf-8"))
+    write_whole(folder / svg_cache.PLAN_FILE, json.dumps(sorted(set(keys))).encode("utf-8"))
     for spec, name in zip(specs, keys, strict=True):
         target = folder / f"{name}.svg"
         if not target.exists():
@@ -121,28 +68,13 @@ def display_order(names: Iterable[str], notebook: Path) -> list[str]:
     return sorted(names, key=position)
 
 
-def _figures(kind: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """The charts the notebook of ``kind`` builds with ``parameters``, by figure name."""
-    if kind == "bilan":
-        from .bilan import Bilan
-
-        return Bilan.build(parameters["donnees"], parameters["annee"],
-                           parameters["seuils"]).figures
-    if kind == "fiche":
-        from .fiche import Fiche
-
-        return Fiche.build(parameters["donnees"], parameters["annee"],
-                           parameters["code_insee"]).figures
-    raise ValueError(f"unknown notebook kind {kind!r}")
-
-
-#: The notebooks whose charts the helper knows how to build.
+#: The notebooks whose charts the helper knows how to build (see figures_of).
 KINDS = ("bilan", "fiche")
 
 
 def main(argv: list[str] | None = None) -> int:
     """The helper process: draw the charts of one notebook run into a folder."""
-    parser = argparse.ArgumentParser(prog="python -m mutualisation.prerender",
+    parser = argparse.ArgumentParser(prog="python -m mutualisation.run.ahead",
                                      description="Draw a report's charts ahead of its kernel.")
     parser.add_argument("folder", type=Path)
     parser.add_argument("kind", choices=KINDS)
@@ -151,13 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     skip_iri_format_checker()
     try:
-        from . import charts
+        # Here, not at the top: the report's own process imports this module for
+        # drawing_ahead and must not pay for the charts (Altair: 0.46 to 0.95 s measured here).
+        from mutualisation.present import charts, figures
 
-        figures = _figures(args.kind, json.loads(args.parameters))
+        drawn = figures.figures_of(args.kind, json.loads(args.parameters))
         # In the order the kernel will ask for them, so that it never waits for a chart
         # while the helper draws one it needs later.
-        order = display_order(figures, args.notebook)
-        specs = [charts.to_dict(figures[name], validate=False) for name in order]
+        order = display_order(drawn, args.notebook)
+        specs = [charts.to_dict(drawn[name], validate=False) for name in order]
         draw_into(args.folder, specs, charts.spec_key, charts.draw_svg)
     except Exception as err:  # reported in one line by the runner; the kernel draws instead
         first = (str(err).strip().splitlines() or [""])[0]
@@ -192,12 +126,12 @@ def drawing_ahead(kind: str, notebook: Path, parameters: Mapping[str, Any],
 
         def mark_done() -> None:
             helper.wait()
-            (folder / DONE).touch()
+            (folder / svg_cache.DONE_MARK).touch()
 
-        watcher = threading.Thread(target=mark_done, name="prerender-watcher", daemon=True)
+        watcher = threading.Thread(target=mark_done, name="drawing-ahead-watcher", daemon=True)
         watcher.start()
         try:
-            yield {VARIABLE: str(folder)}
+            yield {svg_cache.FOLDER_VARIABLE: str(folder)}
         finally:
             stopped = helper.poll() is None
             if stopped:
@@ -213,12 +147,12 @@ def _start_helper(folder: Path, errors: Path, kind: str, notebook: Path,
     arguments = [str(folder), kind, str(notebook), json.dumps(dict(parameters))]
     # This very package, even when it is not installed in the interpreter's environment
     # (a different copy in the kernel only means different keys: nothing is taken).
-    package_root = str(Path(__file__).resolve().parents[1])
+    package_root = str(PACKAGE_PARENT)
     path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
     with errors.open("wb") as stderr:
         # Its own session: Ctrl-C reaches the report, which stops the helper itself.
         return subprocess.Popen(
-            [sys.executable, "-m", "mutualisation.prerender", *arguments],
+            [sys.executable, "-m", "mutualisation.run.ahead", *arguments],
             cwd=cwd, env={**os.environ, "PYTHONPATH": path}, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
         )
@@ -226,8 +160,8 @@ def _start_helper(folder: Path, errors: Path, kind: str, notebook: Path,
 
 def _summary(folder: Path, returncode: int, stopped: bool, errors: Path) -> str:
     """One line on what the helper drew and the kernel took."""
-    planned = _read_plan(folder) or set()
-    taken = sum(1 for key in planned if (folder / f"{key}{TAKEN}").exists())
+    planned = svg_cache.read_plan(folder) or set()
+    taken = sum(1 for key in planned if (folder / f"{key}{svg_cache.TAKEN_SUFFIX}").exists())
     if returncode != 0 and not stopped:
         lines = errors.read_text(encoding="utf-8", errors="replace").strip().splitlines()
         reason = lines[-1] if lines else f"code de sortie {returncode}"

@@ -7,7 +7,6 @@ not stop the others; the caller learns which ones failed.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Callable
@@ -15,9 +14,10 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import interruption
-from .loading import DataError
-from .report import Executor, Interrupted, ReportError
+from mutualisation.data.problems import DataError
+from mutualisation.run import interruption
+from mutualisation.run.execute import Executor, usable_cores
+from mutualisation.run.report import Interrupted, ReportError
 
 #: A job: its label for people ("bilan 2019", "fiche 59350 Lille") and the work, which
 #: receives the executor of a warm kernel and returns the folder it wrote.
@@ -75,12 +75,12 @@ class _Progress:
 
 def default_workers() -> int:
     """One kernel per core."""
-    return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def run_jobs(jobs: list[Job], description: str, workers: int | None = None) -> list[Outcome]:
     """Run ``jobs`` on a pool of warm kernels, in parallel; return outcomes in job order."""
-    from .kernels import KernelPool
+    from mutualisation.run.kernels import KernelPool  # jupyter_client: 0.49 s measured here
 
     if not jobs:
         return []

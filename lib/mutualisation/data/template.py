@@ -5,7 +5,7 @@
 note saying what is expected), date and text formats, and data validation: dates must
 be dates, populations whole numbers, and the ``code_insee`` / ``action_id`` cells of
 ``participations`` are drop-down lists. Once filled, the workbook can be put in a data
-folder as is: :func:`mutualisation.loading.load_dataset` reads its sheets.
+folder as is: :func:`mutualisation.data.validate.load_dataset` reads its sheets.
 
 The lists come from a data set when one is given (written to a hidden sheet
 ``listes``), otherwise from the ``communes`` and ``actions`` sheets of the workbook
@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from .model import REQUIRED, SCHEMAS, TABLES, Dataset
+from mutualisation.data.model import REQUIRED, SCHEMAS, TABLES, Dataset
 
 #: The last row (as Excel numbers them) given formats and validation.
 LAST_ROW = 2000

@@ -8,8 +8,9 @@ How charts display is decided by ONE switch, the environment variable
 - ``MUTUALISATION_GRAPHIQUES=interactif`` (set by ``make lab`` for the
   JupyterLab server, whose kernels inherit its environment): interactive HTML
   with Vega inlined (tooltips, works offline), drawn by the renderer of
-  :mod:`mutualisation.lab`, which keeps every chart of a JupyterLab page in its
-  own scope (Altair's ``inline`` template draws only the first one there).
+  :mod:`mutualisation.present.charts.interactive`, which keeps every chart of a
+  JupyterLab page in its own scope (Altair's ``inline`` template draws only the first
+  one there).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from collections.abc import Mapping
 import polars as pl
 from IPython.display import HTML, display
 
-from . import charts
+from mutualisation.config import CHART_MODE_VARIABLE
+from mutualisation.present import charts
 
 #: Environment variable choosing how charts display in a notebook.
-CHART_MODE_VARIABLE = "MUTUALISATION_GRAPHIQUES"
 #: Values of :data:`CHART_MODE_VARIABLE` and the mode of :func:`charts.setup` they select.
 CHART_MODE_VALUES: dict[str, charts.Mode] = {"interactif": "interactive", "statique": "static"}
 
@@ -60,7 +61,8 @@ def setup(mode: charts.Mode | None = None) -> None:
 
 
 def show(html: str) -> None:
-    """Display an HTML fragment made by :mod:`mutualisation.narrative`."""
+    """Display an HTML fragment made by :mod:`mutualisation.present.bilan_text` or
+    :mod:`mutualisation.present.fiche_text`."""
     if html:
         display(HTML(html))
 

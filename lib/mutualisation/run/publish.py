@@ -37,10 +37,11 @@ import shutil
 import stat
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-from .files import os_reason, write_whole
+from mutualisation.files import os_reason, write_whole
+from mutualisation.run.console import Log, say
 
 __all__ = ["LOCK_FILE", "OutputBusy", "ReportError", "discard_build", "exchange",
            "journal_path", "new_staging", "output_lock", "publish", "recover",
@@ -54,7 +55,6 @@ OLD_PREFIX = ".ancien-"
 FAILED_PREFIX = ".echec-"
 JOURNAL_PREFIX = ".publication-"
 
-Log = Callable[[str], None]
 
 #: This process's mark on the folders it stages. Not its PID: a crashed run and the next
 #: one can have the same PID (PID 1 in containers), and a crashed run's folders must never
@@ -66,12 +66,12 @@ class ReportError(Exception):
     """A report that could not be written; the message (French) says why and what was kept."""
 
 
+class Interrupted(ReportError):
+    """The run was stopped by Ctrl-C; the previous report is untouched."""
+
+
 class OutputBusy(ReportError):
     """Another live run holds the output folder."""
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr)
 
 
 def _after_step(step: str) -> None:
@@ -123,7 +123,7 @@ def _acquire(folder: Path, wait: bool, log: Log):
 
 
 @contextlib.contextmanager
-def output_lock(out: Path, *, wait: bool = True, log: Log = _stderr) -> Iterator[Path]:
+def output_lock(out: Path, *, wait: bool = True, log: Log = say) -> Iterator[Path]:
     """Hold the output folder ``out`` (made if missing) for the body; yield its real path.
 
     Re-entrant within a process (a batch's threads and the runs inside a command share the
@@ -249,7 +249,7 @@ def new_staging(target: Path) -> Path:
     raise AssertionError("unreachable")
 
 
-def publish(staging: Path, target: Path, keep: tuple[str, ...] = (), log: Log = _stderr) -> None:
+def publish(staging: Path, target: Path, keep: tuple[str, ...] = (), log: Log = say) -> None:
     """Put the complete folder ``staging`` in place of ``target`` (see the module's text)."""
     parent = target.parent
     old = parent / (OLD_PREFIX + staging.name[len(STAGING_PREFIX):])
@@ -316,7 +316,7 @@ def _ours(name: str) -> bool:
 _recover_guard = threading.Lock()
 
 
-def recover(parent: Path, log: Log = _stderr, keep: tuple[str, ...] = ()) -> None:
+def recover(parent: Path, log: Log = say, keep: tuple[str, ...] = ()) -> None:
     """Bring ``parent`` back to whole reports after a crashed run (call under the lock).
 
     ``keep`` names the sub-folders that other commands write into a report (the commune
@@ -380,7 +380,7 @@ def _recover(parent: Path, log: Log, keep: tuple[str, ...]) -> None:
 
 
 def discard_build(staging: Path, failed: Path, notebook_name: str, *,
-                  keep_notebook: bool = True, log: Log = _stderr) -> Path | None:
+                  keep_notebook: bool = True, log: Log = say) -> Path | None:
     """After a failed build: keep its notebook in ``failed`` for diagnosis, drop the rest.
 
     The notebook moves by renaming (no new disk space: this also works when the disk is

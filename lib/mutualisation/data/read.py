@@ -1,10 +1,7 @@
-"""Loading and validation of a data folder (DESIGN.md, "Input data contract").
+"""Reading a data folder's tables as text (DESIGN.md, "Input data contract").
 
 Every table is first read as text, whatever its format, with the line number a
-spreadsheet would show (header = line 1). Values are then checked and typed by
-Polars expressions; every problem becomes a :class:`Problem` that names the
-file, the line, the column and the value. :func:`load_dataset` raises
-:class:`DataError` with all of them (capped per file) before anything is used.
+spreadsheet would show (header = line 1).
 
 A table comes from its own file (``communes.csv|xlsx|parquet``) or, failing that,
 from the sheet of that name in the one other workbook of the folder that has it
@@ -12,10 +9,10 @@ from the sheet of that name in the one other workbook of the folder that has it
 them, wherever the header row is.
 
 Nothing is guessed silently: a CSV file is UTF-8 (BOM allowed) when it decodes as
-such, else Windows-1252 (said by :func:`describe`); its separator is the one of
-comma, semicolon and tab found most in the header; Python's csv module splits it
-(strictly: a stray quote is an error) and every row must have as many fields as
-the header. Headers are matched trimmed and case-insensitively, so two
+such, else Windows-1252 (said by :func:`mutualisation.data.validate.describe`); its
+separator is the one of comma, semicolon and tab found most in the header; Python's csv
+module splits it (strictly: a stray quote is an error) and every row must have as many
+fields as the header. Headers are matched trimmed and case-insensitively, so two
 that differ only by case or spaces are duplicates; a header-less column must be
 empty; headers starting with ``__`` are reserved for the helper columns used here.
 A workbook cell holding an error (``#N/A``) or a formula never calculated is an
@@ -25,124 +22,50 @@ error, not an empty cell.
 from __future__ import annotations
 
 import csv
-import errno
 import io
-import json
 import os
 import posixpath
 import re
-import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from .formatting import plural
-from .model import REQUIRED, SCHEMAS, TABLES, Dataset
+from mutualisation.data.model import TABLES
+from mutualisation.data.problems import Problem, shown
+from mutualisation.files import READ_DENIED, os_reason
+from mutualisation.formatting import plural
 
 if TYPE_CHECKING:
     from fastexcel import ExcelReader
 
-#: How many problems of one file are listed before the rest are only counted.
-MAX_PROBLEMS_PER_FILE = 20
-#: The optional metadata file of a data folder.
-METADATA_FILE = "metadata.json"
+
 #: Helper columns are named with this prefix, which user headers may not start with.
 RESERVED_PREFIX = "__"
+
+
 #: The line-number column carried through validation (not a valid header name).
 LINE = f"{RESERVED_PREFIX}ligne__"
-#: How many characters of a value a message quotes before cutting it with « … ».
-MAX_SHOWN = 40
+
+
 #: The encodings a CSV file may have, as :func:`describe` names them.
 UTF8, CP1252 = "UTF-8", "Windows-1252"
 
+
 _FORMATS = ("csv", "xlsx", "parquet")
+
+
 _SAVE_UTF8 = "(dans Excel : enregistrer sous « CSV UTF-8 »)"
-_DENIED = "accès refusé (droits de lecture)"
+
+
+
+
 #: CSV separators, in the order that breaks a tie, with their French name.
 _SEPARATORS = {",": "une virgule", ";": "un point-virgule", "\t": "une tabulation"}
-_INSEE = r"^(?:\d{5}|2[AB]\d{3})$"
-_ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}$"
-_FR_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
-# Excel and Parquet datetimes arrive as "2019-01-01 00:00:00": the time is noise.
-_MIDNIGHT = r"[ T]00:00(?::00(?:\.0+)?)?$"
-# French Excel writes thousands with (narrow) no-break spaces.
-_SPACES = r"[\s\u00a0\u202f]"
-_DATE_COLUMNS = {
-    name: tuple(c for c, t in schema.items() if t == pl.Date()) for name, schema in SCHEMAS.items()
-}
-# Characters a terminal does not show as themselves: controls, format characters
-# (zero-width spaces, BOM) and line/paragraph separators.
-_INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
-
-
-def shown(text: str, limit: int | None = MAX_SHOWN) -> str:
-    """``text`` as a message quotes it: invisible characters escaped as Python would
-    (``\\x00``, ``\\t``, ``\\u200b``), accents kept, cut after ``limit`` characters."""
-    out: list[str] = []
-    size = 0
-    for char in text:
-        piece = repr(char)[1:-1] if unicodedata.category(char) in _INVISIBLE else char
-        if limit is not None and size + len(piece) > limit:
-            out.append("…")
-            break
-        out.append(piece)
-        size += len(piece)
-    return "".join(out)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem found in the input, located as precisely as possible."""
-
-    file: str
-    message: str
-    line: int | None = None
-    column: str | None = None
-    value: str | None = None
-
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.line is not None:
-            where.append(f"ligne {self.line}")
-        if self.column is not None:
-            where.append(f"colonne « {shown(self.column)} »")
-        if self.value is not None:
-            where.append(f"valeur « {shown(self.value)} »")
-        # Escaped again as a whole (not cut): a file name or a message quoting a header
-        # must not break the one-line-per-problem output either.
-        return shown(f"{', '.join(where)} : {self.message}", limit=None)
-
-
-class DataError(Exception):
-    """Bad input: carries every problem found, each printable on one line."""
-
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.lines()))
-
-    def lines(self) -> list[str]:
-        """One line per problem, at most MAX_PROBLEMS_PER_FILE per file."""
-        out: list[str] = []
-        seen: dict[str, int] = {}
-        order = {p.file: i for i, p in reversed(list(enumerate(self.problems)))}
-        ordered = sorted(self.problems, key=lambda p: (order[p.file], p.line or 0))
-        for problem in ordered:
-            seen[problem.file] = seen.get(problem.file, 0) + 1
-            if seen[problem.file] <= MAX_PROBLEMS_PER_FILE:
-                out.append(str(problem))
-        for file, count in seen.items():
-            if count > MAX_PROBLEMS_PER_FILE:
-                extra = count - MAX_PROBLEMS_PER_FILE
-                others = plural(extra, "autre problème non affiché",
-                                "autres problèmes non affichés")
-                out.append(f"{shown(file, limit=None)} : … et {others}")
-        return out
 
 
 @dataclass(frozen=True)
@@ -171,7 +94,7 @@ class _Grid:
 
 
 @dataclass(frozen=True)
-class _Raw:
+class RawTable:
     """A table read as text: normalised headers, a line column, a display name."""
 
     table: str
@@ -199,10 +122,7 @@ class TableSource:
         return f"{self.path.name} (feuille « {self.sheet} »)"
 
 
-# --------------------------------------------------------------------------- finding
-
-
-def _list_folder(folder: Path) -> list[Path] | Problem:
+def list_folder(folder: Path) -> list[Path] | Problem:
     """The entries of the data folder, or why it can't be listed."""
     where = str(folder)
     try:
@@ -214,27 +134,17 @@ def _list_folder(folder: Path) -> list[Path] | Problem:
         # Listable but not traversable (no x bit): its files could not be opened.
         if os.access(folder, os.R_OK | os.X_OK):
             return sorted(folder.iterdir())
-        return Problem(where, f"dossier de données illisible : {_DENIED}")
+        return Problem(where, f"dossier de données illisible : {READ_DENIED}")
     except OSError as err:
-        return Problem(where, f"dossier de données illisible : {_os_reason(err)}")
+        return Problem(where, f"dossier de données illisible : {os_reason(err, reading=True)}")
 
 
-def _os_reason(err: OSError) -> str:
-    """A short French reason for an operating-system error (its code as a last resort)."""
-    reasons = {errno.ENOENT: "disparu pendant la lecture", errno.EISDIR: "c'est un dossier",
-               errno.EIO: "erreur de lecture du disque"}
-    if isinstance(err, PermissionError):
-        return _DENIED
-    code = err.errno if err.errno is not None else -1
-    return reasons.get(code, f"erreur système {errno.errorcode.get(code, code)}")
-
-
-def _read_bytes(path: Path) -> bytes | Problem:
+def read_bytes(path: Path) -> bytes | Problem:
     """The whole file, read once; an unreadable or empty file is a problem of its own."""
     try:
         data = path.read_bytes()
     except OSError as err:
-        return Problem(path.name, f"fichier illisible : {_os_reason(err)}")
+        return Problem(path.name, f"fichier illisible : {os_reason(err, reading=True)}")
     if not data:
         return Problem(path.name, "fichier vide (0 octet)")
     return data
@@ -244,7 +154,7 @@ def _is_table_file(path: Path) -> bool:
     return path.stem in TABLES and path.suffix in {f".{fmt}" for fmt in _FORMATS}
 
 
-def _workbooks(entries: Iterable[Path]) -> list[Path]:
+def workbooks_of(entries: Iterable[Path]) -> list[Path]:
     """The ``.xlsx`` workbooks among a folder's ``entries`` that are not a table's own file.
 
     Excel's lock files (``~$donnees.xlsx``, present while a workbook is open) and
@@ -274,7 +184,7 @@ def _open_workbook(path: Path) -> tuple[ExcelReader | Problem, bytes]:
     """A workbook's reader (or why it can't be opened), and the bytes it was read from."""
     import fastexcel
 
-    data = _read_bytes(path)
+    data = read_bytes(path)
     if isinstance(data, Problem):
         return data, b""
     try:
@@ -283,7 +193,7 @@ def _open_workbook(path: Path) -> tuple[ExcelReader | Problem, bytes]:
         return _workbook_problem(data, path.name), data
 
 
-def _sheet_names(path: Path) -> list[str] | Problem:
+def sheet_names(path: Path) -> list[str] | Problem:
     reader, _ = _open_workbook(path)
     if isinstance(reader, Problem):
         return reader
@@ -299,8 +209,8 @@ def find_source(folder: Path, table: str,
     """
     if sheets is None:
         sheets = {}
-        for book in _workbooks(folder.iterdir()):
-            names = _sheet_names(book)
+        for book in workbooks_of(folder.iterdir()):
+            names = sheet_names(book)
             if isinstance(names, Problem):
                 return names
             sheets[book] = names
@@ -323,9 +233,6 @@ def find_source(folder: Path, table: str,
                    f"({names}) : ne la garder qu'à un seul (fichier ou feuille de classeur)")
 
 
-# --------------------------------------------------------------------------- CSV
-
-
 def _decode(data: bytes, name: str) -> tuple[str, str] | Problem:
     """The text of a CSV file and its encoding: UTF-8 when valid, else Windows-1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -340,16 +247,16 @@ def _decode(data: bytes, name: str) -> tuple[str, str] | Problem:
         return data[bom:].decode("utf-8"), UTF8
     except UnicodeDecodeError as err:
         if bom:  # says UTF-8, yet is not: don't guess further
-            return _bad_byte(data, bom + err.start, name, "fichier marqué UTF-8 (BOM) mais "
+            return bad_byte(data, bom + err.start, name, "fichier marqué UTF-8 (BOM) mais "
                              f"invalide en UTF-8 {_SAVE_UTF8}")
     try:
         return data.decode("cp1252"), CP1252
     except UnicodeDecodeError as err:
-        return _bad_byte(data, err.start, name,
+        return bad_byte(data, err.start, name,
                          f"fichier ni en UTF-8 ni en Windows-1252 {_SAVE_UTF8}")
 
 
-def _bad_byte(data: bytes, at: int, name: str, message: str) -> Problem:
+def bad_byte(data: bytes, at: int, name: str, message: str) -> Problem:
     line = data[:at].count(b"\n") + 1
     return Problem(name, f"octet 0x{data[at]:02X} illisible : {message}", line=line)
 
@@ -424,9 +331,6 @@ def _csv_grid(data: bytes, name: str) -> _Grid | list[Problem]:
     frame = pl.DataFrame(rows, schema={f"{RESERVED_PREFIX}{i}": pl.String for i in range(width)},
                          orient="row")
     return _Grid(list(header), frame, header_line=start + 1, encoding=encoding)
-
-
-# --------------------------------------------------------------------------- workbooks
 
 
 def _local(tag: str) -> str:
@@ -568,11 +472,8 @@ def _xlsx_grid(path: Path, sheet: str | None, label: str) -> _Grid | list[Proble
                  problems=tuple(_cell_problems(scan, header, label)))
 
 
-# --------------------------------------------------------------------------- Parquet
-
-
 def _parquet_grid(path: Path) -> _Grid | list[Problem]:
-    data = _read_bytes(path)
+    data = read_bytes(path)
     if isinstance(data, Problem):
         return [data]
     try:
@@ -610,9 +511,6 @@ def _parquet_text(series: pl.Series, dtype: pl.DataType) -> pl.Series | None:
         return series.cast(pl.String)
     except pl.exceptions.PolarsError:  # lists, structs: not a table cell
         return None
-
-
-# --------------------------------------------------------------------------- headers
 
 
 def _listed(texts: list[str]) -> str:
@@ -678,7 +576,7 @@ def _named(grid: _Grid, label: str) -> pl.DataFrame | list[Problem]:
                              if n)
 
 
-def read_table(path: Path | TableSource, table: str) -> _Raw | list[Problem]:
+def read_table(path: Path | TableSource, table: str) -> RawTable | list[Problem]:
     """Read one table (a file, or a workbook's sheet) as text, with normalised headers and
     spreadsheet lines."""
     source = path if isinstance(path, TableSource) else TableSource(path)
@@ -689,7 +587,7 @@ def read_table(path: Path | TableSource, table: str) -> _Raw | list[Problem]:
     elif suffix == ".parquet":
         grid = _parquet_grid(path)
     else:
-        data = _read_bytes(path)
+        data = read_bytes(path)
         grid = [data] if isinstance(data, Problem) else _csv_grid(data, path.name)
     if isinstance(grid, list):
         return grid
@@ -702,391 +600,5 @@ def read_table(path: Path | TableSource, table: str) -> _Raw | list[Problem]:
     if values:
         frame = frame.filter(~pl.all_horizontal(pl.col(values).str.strip_chars().is_null()
                                                 | (pl.col(values).str.strip_chars() == "")))
-    return _Raw(table, label, frame.with_columns(pl.col(LINE).cast(pl.Int64)),
+    return RawTable(table, label, frame.with_columns(pl.col(LINE).cast(pl.Int64)),
                 grid.header_line, grid.encoding)
-
-
-# --------------------------------------------------------------------------- checking
-
-
-def _problems(frame: pl.DataFrame, label: str, column: str, message: str) -> list[Problem]:
-    """Problems for the rows of ``frame`` (columns LINE and ``column``, raw text)."""
-    return [
-        Problem(label, message, line=line, column=column, value=value if value is not None else "")
-        for line, value in frame.select(LINE, pl.col(column)).iter_rows()
-    ]
-
-
-def _clean(column: str) -> pl.Expr:
-    text = pl.col(column).str.strip_chars()
-    return pl.when(text == "").then(None).otherwise(text)
-
-
-def _insee(column: str) -> pl.Expr:
-    """INSEE code as text: upper case, a leading zero Excel dropped put back."""
-    text = _clean(column).str.to_uppercase().str.replace(r"\.0+$", "")
-    return pl.when(text.str.contains(r"^\d{4}$")).then(text.str.zfill(5)).otherwise(text)
-
-
-def _date(column: str) -> pl.Expr:
-    text = _clean(column).str.replace(_MIDNIGHT, "")
-    return pl.coalesce(
-        pl.when(text.str.contains(_ISO_DATE)).then(text.str.to_date("%Y-%m-%d", strict=False)),
-        pl.when(text.str.contains(_FR_DATE)).then(text.str.to_date("%d/%m/%Y", strict=False)),
-    )
-
-
-def _integer(column: str) -> pl.Expr:
-    text = _clean(column).str.replace_all(_SPACES, "").str.replace(r"\.0+$", "")
-    return pl.when(text.str.contains(r"^\d+$")).then(text.cast(pl.Int64, strict=False))
-
-
-def _check_and_type(raw: _Raw) -> tuple[pl.DataFrame | None, list[Problem]]:
-    """Check one table on its own and return it typed (or None when it can't be)."""
-    frame, label, schema = raw.frame, raw.label, SCHEMAS[raw.table]
-    missing = [c for c in REQUIRED[raw.table] if c not in frame.columns]
-    if missing:
-        found = ", ".join(shown(c) for c in frame.columns if c != LINE) or "aucune"
-        return None, [
-            Problem(label, f"colonne obligatoire absente (colonnes trouvées : {found})",
-                    line=raw.header_line, column=c)
-            for c in missing
-        ]
-    if frame.height == 0:
-        return None, [Problem(label, "la table ne contient aucune ligne")]
-
-    frame = frame.with_columns(pl.lit(None, pl.String).alias(c)
-                               for c in schema if c not in frame.columns)
-    typed_exprs = []
-    for column, dtype in schema.items():
-        if column == "code_insee":
-            typed_exprs.append(_insee(column))
-        elif dtype == pl.Date():
-            typed_exprs.append(_date(column))
-        elif dtype == pl.Int64():
-            typed_exprs.append(_integer(column))
-        else:
-            typed_exprs.append(_clean(column))
-    typed = frame.with_columns(
-        (e.alias(f"__typed_{c}") for e, c in zip(typed_exprs, schema, strict=True))
-    )
-
-    problems: list[Problem] = []
-    for column, dtype in schema.items():
-        new = pl.col(f"__typed_{column}")
-        present = _clean(column).is_not_null()
-        if column in REQUIRED[raw.table]:
-            problems += _problems(typed.filter(~present), label, column,
-                                  "valeur obligatoire manquante")
-        if column == "code_insee":
-            bad = typed.filter(present & ~new.str.contains(_INSEE))
-            problems += _problems(bad, label, column,
-                                  "code INSEE mal formé (5 caractères : 59350, 2A004…)")
-        elif dtype == pl.Date():
-            bad = typed.filter(present & new.is_null())
-            problems += _problems(bad, label, column,
-                                  "date illisible (attendu AAAA-MM-JJ ou JJ/MM/AAAA)")
-        elif dtype == pl.Int64():
-            bad = typed.filter(present & new.is_null())
-            problems += _problems(bad, label, column, "nombre entier attendu")
-
-    key = {"communes": "code_insee", "actions": "action_id"}.get(raw.table)
-    if key is not None:
-        dup = typed.with_columns(
-            pl.col(LINE).min().over(f"__typed_{key}").alias("__first")
-        ).filter(pl.col(f"__typed_{key}").is_not_null() & (pl.col(LINE) != pl.col("__first")))
-        problems += [
-            Problem(label, f"{key} en double (déjà ligne {first_line})",
-                    line=line, column=key, value=value)
-            for line, value, first_line in dup.select(LINE, key, "__first").iter_rows()
-        ]
-
-    out = typed.select(
-        LINE,
-        *(pl.col(f"__typed_{c}").alias(c).cast(t) for c, t in schema.items()),
-        *(c for c in frame.columns if c not in schema and c != LINE),
-        # The text as written, to quote it in messages of the later checks.
-        *(pl.col(c).alias(f"__raw_{c}") for c in schema),
-    )
-    start, end = {"communes": ("date_adhesion", "date_sortie"),
-                  "actions": ("date_inscription", "date_deploiement"),
-                  "participations": ("date_debut", "date_fin")}[raw.table]
-    problems += _ordered(out, label, start, end)
-    return out, problems
-
-
-def _ordered(typed: pl.DataFrame, label: str, start: str, end: str) -> list[Problem]:
-    """Rows whose ``end`` date comes before their ``start`` date."""
-    bad = typed.filter(pl.col(end) < pl.col(start)).select(LINE, start, f"__raw_{end}")
-    return [
-        Problem(label, f"{end} antérieure à {start} ({s.strftime('%d/%m/%Y')})",
-                line=line, column=end, value=e)
-        for line, s, e in bad.iter_rows()
-    ]
-
-
-def _check_participations(
-    participations: pl.DataFrame, communes: pl.DataFrame, actions: pl.DataFrame, label: str,
-    communes_complete: bool = True, actions_complete: bool = True,
-) -> list[Problem]:
-    """Rules that relate a participation to its commune, its action and its siblings.
-
-    A reference is only called unknown when the table it points to had no bad key
-    (``*_complete``): otherwise the row at fault is the one already reported there.
-    """
-    # Helper columns start with RESERVED_PREFIX: an extra column of the file (say a
-    # « date_adhesion » in participations) can't be mistaken for them.
-    joined_on, inscribed_on = f"{RESERVED_PREFIX}adhesion", f"{RESERVED_PREFIX}inscription"
-    joined = (
-        participations.join(communes.select("code_insee", pl.col("date_adhesion")
-                                            .alias(joined_on)), on="code_insee", how="left")
-        .join(actions.select("action_id", pl.col("date_inscription").alias(inscribed_on)),
-              on="action_id", how="left")
-        .sort(LINE)
-    )
-    problems = []
-    if communes_complete:
-        unknown = ~pl.col("code_insee").is_in(communes["code_insee"].implode())
-        problems += _problems(joined.filter(unknown), label, "code_insee",
-                              "commune absente de la table communes")
-    if actions_complete:
-        unknown = ~pl.col("action_id").is_in(actions["action_id"].implode())
-        problems += _problems(joined.filter(unknown), label, "action_id",
-                              "action absente de la table actions")
-
-    def fr(d: date) -> str:
-        return d.strftime("%d/%m/%Y")
-
-    early = joined.filter(pl.col("date_debut") < pl.col(joined_on))
-    problems += [
-        Problem(label, f"participation antérieure à l'adhésion de la commune {code} "
-                f"({fr(joined_at)})", line=line, column="date_debut", value=start)
-        for line, code, start, joined_at in
-        early.select(LINE, "code_insee", "__raw_date_debut", joined_on).iter_rows()
-    ]
-    early = joined.filter(pl.col("date_debut") < pl.col(inscribed_on))
-    problems += [
-        Problem(label, f"participation antérieure à l'inscription de l'action {action} "
-                f"({fr(inscribed)})", line=line, column="date_debut", value=start)
-        for line, action, start, inscribed in
-        early.select(LINE, "action_id", "__raw_date_debut", inscribed_on).iter_rows()
-    ]
-
-    # Periods are [debut, fin): an open end runs forever. A period overlaps an earlier
-    # one of the same pair when it starts before the latest end seen so far; the line
-    # named is the period holding that latest end (not merely the previous one).
-    open_end = pl.col("date_fin").fill_null(date.max)
-    pair = ("code_insee", "action_id")
-    overlaps = (
-        participations.sort("code_insee", "action_id", "date_debut", LINE)
-        .with_columns(open_end.cum_max().over(*pair).alias("__max_end"))
-        .with_columns(pl.when(open_end == pl.col("__max_end")).then(pl.col(LINE))
-                      .forward_fill().over(*pair).alias("__max_line"))
-        .with_columns(
-            pl.col("__max_end").shift(1).over(*pair).alias("__prev_end"),
-            pl.col("__max_line").shift(1).over(*pair).alias("__prev_line"),
-        )
-        .filter(pl.col("date_debut") < pl.col("__prev_end"))
-        .sort(LINE)
-    )
-    problems += [
-        Problem(label, f"chevauche une autre participation de {code} à {action} "
-                f"(ligne {prev})", line=line, column="date_debut", value=start)
-        for line, code, action, start, prev in
-        overlaps.select(LINE, "code_insee", "action_id", "__raw_date_debut", "__prev_line")
-        .iter_rows()
-    ]
-    return problems
-
-
-def _cleanly_typed(
-    typed: dict[str, pl.DataFrame],
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Participations, communes and actions restricted to rows whose keys and dates typed.
-
-    A row already reported (bad code, unreadable date, duplicate key) is left out here, so
-    that it does not also produce a misleading "unknown commune" or "overlap" message.
-    """
-    def typed_or_empty(column: str) -> pl.Expr:
-        return pl.col(column).is_not_null() | _clean(f"__raw_{column}").is_null()
-
-    participations = typed["participations"].filter(
-        pl.col("code_insee").str.contains(_INSEE), pl.col("action_id").is_not_null(),
-        pl.col("date_debut").is_not_null(), typed_or_empty("date_fin"),
-    )
-    communes = typed["communes"].filter(pl.col("code_insee").str.contains(_INSEE)).unique(
-        "code_insee", keep="first", maintain_order=True)
-    actions = typed["actions"].filter(pl.col("action_id").is_not_null()).unique(
-        "action_id", keep="first", maintain_order=True)
-    return participations, communes, actions
-
-
-# --------------------------------------------------------------------------- metadata
-
-
-@dataclass(frozen=True)
-class _Meta:
-    illustrative: bool
-    first_year: int | None
-    last_year: int | None
-    description: str
-
-
-def _read_metadata(path: Path) -> _Meta | Problem:
-    data = _read_bytes(path)
-    if isinstance(data, Problem):
-        return data
-    try:
-        meta = json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as err:
-        return _bad_byte(data, err.start, path.name, "le fichier n'est pas en UTF-8")
-    except json.JSONDecodeError as err:
-        return Problem(path.name, f"JSON mal formé vers la colonne {err.colno} (virgule, "
-                       "guillemet ou accolade en trop ou manquant ?)", line=err.lineno)
-    if not isinstance(meta, dict):
-        return Problem(path.name, "un objet JSON est attendu")
-    illustrative = meta.get("illustratif", False)
-    if not isinstance(illustrative, bool):
-        return Problem(path.name, "« illustratif » doit valoir true ou false",
-                       column="illustratif", value=str(illustrative))
-    years = meta.get("annees")
-    first = last = None
-    if years is not None:
-        ok = (isinstance(years, dict)
-              and all(isinstance(years.get(k), int) and not isinstance(years.get(k), bool)
-                      for k in ("debut", "fin"))
-              and years["debut"] <= years["fin"])
-        if not ok:
-            return Problem(path.name, "« annees » doit être {\"debut\": AAAA, \"fin\": AAAA} "
-                           "avec debut <= fin", column="annees", value=json.dumps(years))
-        first, last = years["debut"], years["fin"]
-    description = meta.get("description", "")
-    return _Meta(illustrative, first, last, str(description))
-
-
-def _covered_years(communes: pl.DataFrame, actions: pl.DataFrame,
-                   participations: pl.DataFrame) -> tuple[int, int]:
-    """From the first inscription to the last dated event of the data."""
-    first = actions["date_inscription"].min()
-    last = max(
-        d for d in (
-            frame.select(pl.max_horizontal(pl.col(cols).max())).item()
-            for frame, cols in ((communes, _DATE_COLUMNS["communes"]),
-                                (actions, _DATE_COLUMNS["actions"]),
-                                (participations, _DATE_COLUMNS["participations"]))
-        ) if d is not None
-    )
-    return first.year, max(first.year, last.year)
-
-
-# --------------------------------------------------------------------------- entry points
-
-
-def load_dataset(folder: str | Path) -> Dataset:
-    """Load and validate the three tables of ``folder``; raise DataError on bad input."""
-    folder = Path(folder)
-    entries = _list_folder(folder)
-    if isinstance(entries, Problem):
-        raise DataError([entries])
-    problems: list[Problem] = []
-    sources: dict[str, Path] = {}
-    raws: dict[str, _Raw] = {}
-    sheets: dict[Path, list[str]] = {}
-    for book in _workbooks(entries):
-        names = _sheet_names(book)
-        if isinstance(names, Problem):
-            problems.append(names)
-        else:
-            sheets[book] = names
-    for table in TABLES:
-        source = find_source(folder, table, sheets)
-        if isinstance(source, Problem):
-            problems.append(source)
-            continue
-        sources[table] = source.path
-        raw = read_table(source, table)
-        if isinstance(raw, list):
-            problems += raw
-        else:
-            raws[table] = raw
-
-    typed: dict[str, pl.DataFrame] = {}
-    for table, raw in raws.items():
-        frame, found = _check_and_type(raw)
-        problems += found
-        if frame is not None:
-            typed[table] = frame
-
-    meta = _Meta(False, None, None, "")
-    meta_path = folder / METADATA_FILE
-    if meta_path.is_file():
-        sources["metadata"] = meta_path
-        read = _read_metadata(meta_path)
-        if isinstance(read, Problem):
-            problems.append(read)
-        else:
-            meta = read
-    if all(t in typed for t in TABLES):
-        # The rules across tables run on the rows that typed cleanly, so that a file's
-        # problems are reported together, not one stage per run.
-        participations, communes, actions = _cleanly_typed(typed)
-        problems += _check_participations(
-            participations, communes, actions, raws["participations"].label,
-            communes_complete=communes.height == typed["communes"].height,
-            actions_complete=actions.height == typed["actions"].height,
-        )
-    if problems:
-        raise DataError(problems)
-
-    communes, actions, participations = (typed[t] for t in TABLES)
-
-    first, last = _covered_years(communes, actions, participations)
-    frames = {t: typed[t].select(pl.exclude(LINE, r"^__raw_.*$")) for t in TABLES}
-    return Dataset(
-        communes=frames["communes"].sort("code_insee"),
-        actions=frames["actions"].sort("action_id"),
-        participations=frames["participations"].sort("code_insee", "action_id", "date_debut"),
-        first_year=meta.first_year if meta.first_year is not None else first,
-        last_year=meta.last_year if meta.last_year is not None else last,
-        illustrative=meta.illustrative,
-        description=meta.description,
-        sources=sources,
-        encodings={t: raw.encoding for t, raw in raws.items() if raw.encoding is not None},
-    )
-
-
-def check_year(dataset: Dataset, year: int) -> None:
-    """Raise DataError when ``year`` is outside the years the data covers."""
-    if not dataset.first_year <= year <= dataset.last_year:
-        where = str(dataset.sources.get("metadata", Path("données")))
-        raise DataError([Problem(
-            where,
-            f"aucune donnée complète pour l'année {year} : le jeu de données couvre "
-            f"{dataset.first_year} à {dataset.last_year}",
-        )])
-
-
-def describe(dataset: Dataset) -> str:
-    """A short French summary of a loaded data set, for ``mutualisation check``."""
-    flag = " (données illustratives)" if dataset.illustrative else ""
-
-    def count(table: str) -> str:
-        # Where each table was read from, and for a CSV the encoding assumed: a file
-        # read as Windows-1252 when it was meant as UTF-8 shows here first.
-        line = f"  {table:<16}: {getattr(dataset, table).height}"
-        source = dataset.sources.get(table)
-        if source is None:
-            return line
-        encoding = dataset.encodings.get(table)
-        return line + (f" ({source.name}, encodage : {encoding})" if encoding
-                       else f" ({source.name})")
-
-    return "\n".join([
-        f"Données valides{flag}",
-        *(count(table) for table in TABLES),
-        f"  années couvertes: {dataset.first_year} à {dataset.last_year}",
-    ])
-
-
-__all__ = ["DataError", "Problem", "TableSource", "check_year", "describe", "find_source",
-           "load_dataset", "read_table", "MAX_PROBLEMS_PER_FILE", "METADATA_FILE"]

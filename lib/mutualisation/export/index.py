@@ -13,11 +13,11 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from .files import write_whole
-from .formatting import fr_int, fr_percent, plural
-from .paths import FICHES_DIR
+from mutualisation.config import FICHES_DIR, INDEX_FILE
+from mutualisation.files import write_whole
+from mutualisation.formatting import fr_int, fr_percent, plural
+from mutualisation.present import labels
 
-INDEX_FILE = "index.html"
 _ENV = Environment(
     loader=PackageLoader("mutualisation", "templates"),
     autoescape=select_autoescape(["html", "j2"]),
@@ -65,13 +65,13 @@ def _rows(years: list[dict[str, Any]]) -> list[dict[str, Any]]:
     thresholds = sorted({k for y in with_figures for k in y["figures"]["communes_participantes"]},
                         key=int)
     rows: list[tuple[str, Any]] = [
-        ("Communes membres", lambda f: fr_int(f["communes_membres"])),
-        ("Actions inscrites", lambda f: fr_int(f["actions_inscrites"])),
-        ("Actions déployées", lambda f: fr_int(f["actions_deployees"])),
-        ("Déployées dans l’année", lambda f: fr_int(len(f["actions_deployees_annee"]))),
+        (labels.KEY_FIGURES[key], lambda f, key=key: fr_int(f[key]))
+        for key in ("communes_membres", "actions_inscrites", "actions_deployees")
     ]
+    rows.append((labels.DEPLOYED_DURING_YEAR,
+                 lambda f: fr_int(len(f["actions_deployees_annee"]))))
     for k in thresholds:
-        label = f"Communes dans au moins {plural(int(k), 'action', 'actions')}"
+        label = labels.communes_at_least(int(k))
         rows.append((label, lambda f, k=k: (
             f"{fr_int(f['communes_participantes'][k])} "
             f"({fr_percent(f['part_communes_participantes'][k], 1)})"

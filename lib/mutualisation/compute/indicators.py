@@ -32,10 +32,8 @@ from typing import Any
 
 import polars as pl
 
-from mutualisation.model import Dataset, reference_date
-
-#: Default thresholds k of "communes taking part in at least k actions".
-DEFAULT_THRESHOLDS: tuple[int, ...] = (1, 2, 5)
+from mutualisation.data.model import Dataset, reference_date
+from mutualisation.data.parameters import DEFAULT_THRESHOLDS
 
 #: Label of actions whose ``domaine`` is empty.
 NO_DOMAIN = "non renseigné"
@@ -123,8 +121,10 @@ def _in_year(column: str, year: pl.Expr) -> pl.Expr:
     return (pl.col(column).dt.year().cast(pl.Int64) == year).fill_null(False)
 
 
-def _rounded_ratio(num: pl.Expr, den: pl.Expr, decimals: int) -> pl.Expr:
-    """``num / den`` rounded half up to ``decimals`` places, exactly; 0.0 when ``den`` is 0.
+def rounded_ratio(num: pl.Expr, den: pl.Expr, decimals: int,
+                  empty: float | None = 0.0) -> pl.Expr:
+    """``num / den`` rounded half up to ``decimals`` places, exactly; ``empty`` when ``den``
+    is 0.
 
     Both operands are non-negative integers: the rounding is done in integer
     arithmetic, then the result is the float closest to the rounded decimal (the
@@ -135,7 +135,7 @@ def _rounded_ratio(num: pl.Expr, den: pl.Expr, decimals: int) -> pl.Expr:
     num, den = num.cast(pl.Int64), den.cast(pl.Int64)
     scaled = (num * (2 * scale) + den) // (2 * den)
     ratio = (scaled / scale).round(decimals)
-    return pl.when(den > 0).then(ratio).otherwise(pl.lit(0.0)).cast(pl.Float64)
+    return pl.when(den > 0).then(ratio).otherwise(pl.lit(empty)).cast(pl.Float64)
 
 
 # --------------------------------------------------------------------------
@@ -303,7 +303,7 @@ def _thresholds_long(frames: _Frames, thresholds: list[int]) -> pl.DataFrame:
             _YEAR,
             "seuil",
             "communes",
-            _rounded_ratio(pl.col("communes"), pl.col("communes_membres"), 4).alias("part"),
+            rounded_ratio(pl.col("communes"), pl.col("communes_membres"), 4).alias("part"),
         )
         .sort(_YEAR, "seuil")
         .collect()
@@ -504,7 +504,7 @@ def year_indicators(
     seuils = long.with_columns(pl.col("seuil").cast(pl.String))
     members = totals["communes_membres"]
     mean = pl.select(
-        _rounded_ratio(
+        rounded_ratio(
             pl.lit(int(frames.counts.get_column("nb_actions").sum())), pl.lit(members), 2
         )
     ).item()

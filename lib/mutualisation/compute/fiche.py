@@ -1,37 +1,33 @@
-"""The sheet of one commune for one year ("fiche commune"): its figures, tables and charts.
+"""The sheet of one commune for one year ("fiche commune"): its figures and tables.
 
 Each mayor gets the sheet of their own commune: the actions it takes part in at
 the reference date D = 31 December of the year, how that number moved since it
 joined, how it compares with the communes of the same size, and the deployed
 actions it could still join. Every figure follows the "Definitions" of
-DESIGN.md, through the public functions of :mod:`mutualisation.indicators`.
+DESIGN.md, through the public functions of :mod:`mutualisation.compute.indicators`.
 
-Like :class:`~mutualisation.bilan.Bilan`, a :class:`Fiche` is computed once;
-the notebook displays it and a report runner can write the same object's
-:meth:`Fiche.tables` and :attr:`Fiche.figures` to files.
-
-A batch of sheets shares one loaded data set (:meth:`Fiche.from_dataset`) and,
-optionally, the counts of every commune and year (:func:`member_counts`).
+Like :class:`~mutualisation.compute.bilan.Bilan`, a :class:`Fiche` is computed once;
+the notebook displays it (its charts: :func:`mutualisation.present.figures.fiche_figures`)
+and a report runner writes the same object's :meth:`Fiche.tables` to files. A batch of
+sheets shares one loaded data set (:meth:`Fiche.from_dataset`).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from . import indicators as ind
-from .bilan import resolve_data
-from .formatting import fr_date
-from .loading import DataError, Problem, check_year, load_dataset
-from .model import Dataset, reference_date
-
-#: Valid INSEE codes (as in loading.py): five digits, or 2A/2B and three digits (Corsica).
-_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+from mutualisation.compute import indicators
+from mutualisation.compute.sizes import size_class
+from mutualisation.data.model import Dataset, reference_date
+from mutualisation.data.parameters import Parameters, normalise_code, valid_year
+from mutualisation.data.problems import DataError, Problem
+from mutualisation.data.validate import check_year, load_dataset
+from mutualisation.formatting import fr_date
 
 #: Columns of :attr:`Fiche.actions`.
 ACTION_COLUMNS = ["action_id", "libelle", "domaine", "date_deploiement", "depuis"]
@@ -41,26 +37,14 @@ AVAILABLE_COLUMNS = ["action_id", "libelle", "domaine", "date_deploiement", "nb_
 TIMELINE_COLUMNS = ["annee", "nb_actions", "moyenne_communes", "moyenne_strate"]
 
 
-def _mean(values: pl.Expr) -> pl.Expr:
-    """Mean of non-negative integers rounded half up to 2 decimals, in integer arithmetic
-    (as :mod:`mutualisation.indicators` rounds), so it never depends on float noise;
-    null for no value."""
-    total, count = values.sum().cast(pl.Int64), values.count().cast(pl.Int64)
-    scaled = (total * 200 + count) // (2 * count)
-    return pl.when(count > 0).then((scaled / 100).round(2)).otherwise(None).cast(pl.Float64)
-
-
 def member_counts(dataset: Dataset, years: list[int]) -> pl.DataFrame:
     """Every member commune of every year with its number of actions and size class.
 
-    Columns: annee, code_insee, population, classe (size class of
-    :func:`mutualisation.charts.size_class`), nb_actions; sorted by annee, code_insee.
-    Compute it once and pass it to :meth:`Fiche.from_dataset` to make many sheets.
+    Columns: annee, code_insee, population, size_class (the size class of
+    :func:`mutualisation.compute.sizes.size_class`), nb_actions; sorted by annee, code_insee.
     """
-    from .charts import size_class  # Altair's import cost only when sheets are wanted
-
     frames = [
-        ind.actions_per_commune(dataset, year)
+        indicators.actions_per_commune(dataset, year)
         .select("code_insee", "population", "nb_actions")
         .with_columns(pl.lit(year, dtype=pl.Int64).alias("annee"))
         for year in sorted(set(years))
@@ -72,31 +56,9 @@ def member_counts(dataset: Dataset, years: list[int]) -> pl.DataFrame:
         "annee",
         "code_insee",
         "population",
-        size_class(pl.col("population")).alias("classe"),
+        size_class(pl.col("population")).alias("size_class"),
         pl.col("nb_actions").cast(pl.Int64),
     ).sort("annee", "code_insee")
-
-
-def normalise_code(code: object) -> str:
-    """An INSEE code as the data holds it: text, upper case; a number gets its leading
-    zeros back (papermill passes ``-p code_insee 59350`` as an integer).
-
-    Raises DataError when the value can't be an INSEE code.
-    """
-    if isinstance(code, int) and not isinstance(code, bool) and 0 <= code <= 99_999:
-        text = f"{code:05d}"
-    elif isinstance(code, str):
-        text = code.strip().upper()
-        text = text.zfill(5) if re.fullmatch(r"\d{4}", text) else text
-    else:
-        text = str(code)
-    if not _INSEE.match(text):
-        raise DataError([Problem(
-            "paramètres",
-            f"code INSEE « {code} » invalide : 5 caractères, chiffres (59350) ou 2A/2B "
-            "suivis de 3 chiffres (2A004)",
-        )])
-    return text
 
 
 @dataclass
@@ -106,8 +68,6 @@ class Fiche:
     dataset: Dataset
     year: int
     code_insee: str
-    #: Optional :func:`member_counts` of the data set, shared by a batch of sheets.
-    counts: pl.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, data: str | Path, year: int | None = None,
@@ -119,25 +79,18 @@ class Fiche:
         Raises DataError for bad data, a year outside the data, or a code that is
         not a member commune at 31 December of the year.
         """
-        dataset = load_dataset(resolve_data(data))
-        return cls.from_dataset(dataset, year, code_insee)
+        parameters = Parameters.checked(data, year, code_insee=code_insee)
+        dataset = load_dataset(parameters.data)
+        return cls.from_dataset(dataset, parameters.year, parameters.code_insee)
 
     @classmethod
     def from_dataset(cls, dataset: Dataset, year: int | None = None,
-                     code_insee: str | int | None = None,
-                     counts: pl.DataFrame | None = None) -> Fiche:
-        """The sheet from an already loaded data set (see :meth:`build`).
-
-        ``counts``: optional :func:`member_counts` of ``dataset`` covering the
-        years of the sheet, computed once for a batch of sheets.
-        """
-        year = dataset.last_year if year is None else year
-        if isinstance(year, bool) or not isinstance(year, int):
-            raise DataError([Problem("paramètres", f"année « {year} » invalide : un nombre "
-                                     "entier est attendu (2019)")])
+                     code_insee: str | int | None = None) -> Fiche:
+        """The sheet from an already loaded data set (see :meth:`build`)."""
+        year = valid_year(dataset.last_year if year is None else year)
         check_year(dataset, year)
         if code_insee is None:
-            members = ind.member_communes(dataset, year)
+            members = indicators.member_communes(dataset, year)
             if members.is_empty():
                 raise DataError([Problem(_communes_file(dataset), "aucune commune membre au "
                                          f"{fr_date(reference_date(year))}")])
@@ -145,7 +98,7 @@ class Fiche:
         else:
             code = normalise_code(code_insee)
         check_member(dataset, year, code)
-        return cls(dataset, year, code, counts)
+        return cls(dataset, year, code)
 
     # ------------------------------------------------------------------ the commune
 
@@ -175,14 +128,12 @@ class Fiche:
 
     @cached_property
     def status(self) -> pl.DataFrame:
-        """:func:`~mutualisation.indicators.actions_status` of the year (every inscribed action)."""
-        return ind.actions_status(self.dataset, self.year)
+        """``indicators.actions_status`` of the year (every inscribed action)."""
+        return indicators.actions_status(self.dataset, self.year)
 
     @cached_property
     def _counts(self) -> pl.DataFrame:
-        """:func:`member_counts` for the years of the sheet (shared ones when given)."""
-        if self.counts is not None and set(self.years) <= set(self.counts["annee"].to_list()):
-            return self.counts.filter(pl.col("annee").is_in(self.years))
+        """:func:`member_counts` for the years of the sheet."""
         return member_counts(self.dataset, self.years)
 
     @cached_property
@@ -190,7 +141,7 @@ class Fiche:
         """The commune's size class (population at the time of the data)."""
         return self._counts.filter(
             (pl.col("annee") == self.year) & (pl.col("code_insee") == self.code_insee)
-        )["classe"][0]
+        )["size_class"][0]
 
     @property
     def known_size(self) -> bool:
@@ -203,7 +154,7 @@ class Fiche:
     def participations(self) -> pl.DataFrame:
         """Its participations active at D (DESIGN's definition, shared with the bilan)."""
         return self.dataset.participations.filter(
-            pl.col("code_insee") == self.code_insee, ind.is_active(pl.lit(self.reference))
+            pl.col("code_insee") == self.code_insee, indicators.is_active(pl.lit(self.reference))
         )
 
     @cached_property
@@ -253,12 +204,12 @@ class Fiche:
         own = counts.filter(pl.col("code_insee") == self.code_insee).select(
             "annee", "nb_actions"
         )
-        everyone = counts.group_by("annee").agg(_mean(pl.col("nb_actions")).alias(
+        everyone = counts.group_by("annee").agg(_mean_actions().alias(
             "moyenne_communes"))
         same = (
-            counts.filter(pl.col("classe") == self.size_class)
+            counts.filter(pl.col("size_class") == self.size_class)
             .group_by("annee")
-            .agg(_mean(pl.col("nb_actions")).alias("moyenne_strate"))
+            .agg(_mean_actions().alias("moyenne_strate"))
         )
         timeline = own.join(everyone, on="annee", how="left").join(same, on="annee", how="left")
         if not self.known_size:
@@ -267,7 +218,7 @@ class Fiche:
         return timeline.select(TIMELINE_COLUMNS).sort("annee")
 
     @cached_property
-    def strate(self) -> pl.DataFrame:
+    def peer_counts(self) -> pl.DataFrame:
         """The member communes of its size class at D: code_insee, nom, population,
         nb_actions, rang (1 = most actions, ties share the best rank); sorted by rang,
         then code_insee. Empty when its population is unknown."""
@@ -276,7 +227,7 @@ class Fiche:
                                         "population": pl.Int64, "nb_actions": pl.Int64,
                                         "rang": pl.Int64})
         year = self._counts.filter(
-            (pl.col("annee") == self.year) & (pl.col("classe") == self.size_class)
+            (pl.col("annee") == self.year) & (pl.col("size_class") == self.size_class)
         )
         names = self.dataset.communes.select("code_insee", "nom")
         return (
@@ -303,11 +254,11 @@ class Fiche:
         if not self.known_size:
             keys = ("communes", "moyenne", "minimum", "maximum", "rang", "ex_aequo")
             return {"classe": self.size_class, **dict.fromkeys(keys)}
-        strate = self.strate
-        own = strate.filter(pl.col("code_insee") == self.code_insee).row(0, named=True)
-        summary = strate.select(
+        peer_counts = self.peer_counts
+        own = peer_counts.filter(pl.col("code_insee") == self.code_insee).row(0, named=True)
+        summary = peer_counts.select(
             pl.len().cast(pl.Int64).alias("communes"),
-            _mean(pl.col("nb_actions")).alias("moyenne"),
+            _mean_actions().alias("moyenne"),
             pl.col("nb_actions").min().cast(pl.Int64).alias("minimum"),
             pl.col("nb_actions").max().cast(pl.Int64).alias("maximum"),
             ((pl.col("nb_actions") == own["nb_actions"]).sum().cast(pl.Int64) - 1)
@@ -348,26 +299,12 @@ class Fiche:
             "parcours": self.timeline,
         }
 
-    @cached_property
-    def figures(self) -> dict[str, Any]:
-        """The charts of the sheet, by file stem."""
-        from . import charts  # Altair's import cost only when charts are wanted
 
-        # Every domain of the data: a domain keeps its colour on both action charts.
-        domains = self.dataset.actions["domaine"].fill_null(ind.NO_DOMAIN).unique().to_list()
-        figures = {
-            "actions": charts.commune_actions_timeline(self.actions, self.reference, domains),
-            "actions_disponibles": charts.available_actions(
-                self.available,
-                "La commune participe déjà à toutes les actions déployées"
-                if self.indicators["actions_deployees"] else "Aucune action déployée",
-                domains,
-            ),
-            "comparaison": charts.peer_distribution(self.strate, self.code_insee, self.name,
-                                                    self.size_class),
-            "parcours": charts.commune_timeline(self.timeline, self.name, self.size_class),
-        }
-        return {name: charts.named(chart, name) for name, chart in sorted(figures.items())}
+def _mean_actions() -> pl.Expr:
+    """The mean number of actions of the communes of a group, rounded half up to 2 decimals
+    as the indicators round; null for a group without communes."""
+    values = pl.col("nb_actions")
+    return indicators.rounded_ratio(values.sum(), values.count(), 2, empty=None)
 
 
 def _communes_file(dataset: Dataset) -> str:
@@ -393,5 +330,3 @@ def check_member(dataset: Dataset, year: int, code: str) -> None:
                                  f"{fr_date(row['date_sortie'])}")])
 
 
-__all__ = ["ACTION_COLUMNS", "AVAILABLE_COLUMNS", "TIMELINE_COLUMNS", "Fiche", "check_member",
-           "member_counts", "normalise_code"]

@@ -1,7 +1,7 @@
 """Interactive charts in JupyterLab: every chart drawn, offline, on every run.
 
 The renderer ``"mutualisation_interactif"`` (enabled by
-:func:`mutualisation.notebook.setup` when ``MUTUALISATION_GRAPHIQUES=interactif``)
+:func:`mutualisation.present.notebook.setup` when ``MUTUALISATION_GRAPHIQUES=interactif``)
 displays a chart as an HTML output holding:
 
 - an empty ``<div>`` that receives the chart;
@@ -22,8 +22,9 @@ page has already loaded; it is only executed by the first one.
 An ``<iframe srcdoc>`` per chart works too, but loads one Vega per chart (slower), needs
 its height set from inside, and clips tooltips and the "…" menu at its border.
 
-Charts are drawn by vega-embed with the French locale of :mod:`mutualisation.charts`.
-Report runs never use this renderer: they store static SVG (:func:`charts.use_static`).
+Charts are drawn by vega-embed with the French locale of :mod:`mutualisation.present.charts`.
+Report runs never use this renderer: they store static SVG
+(:func:`mutualisation.present.charts.render.use_static`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any
 
 import altair as alt
 
-from mutualisation import charts
+from mutualisation.present.charts.theme import THEME, embed_options
 
 #: Name of the Altair renderer of :func:`use_interactive`.
 RENDERER = "mutualisation_interactif"
@@ -126,5 +127,5 @@ alt.renderers.register(RENDERER, _renderer)
 
 def use_interactive() -> None:
     """Display charts as interactive HTML (:func:`chart_html`), offline, French formats."""
-    alt.theme.enable(charts.THEME)
-    alt.renderers.enable(RENDERER, embed_options=charts._embed_options())
+    alt.theme.enable(THEME)
+    alt.renderers.enable(RENDERER, embed_options=embed_options())

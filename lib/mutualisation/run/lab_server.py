@@ -1,7 +1,7 @@
 """The JupyterLab server of ``make lab``: notebook templates that stay templates.
 
 ``make lab`` starts JupyterLab with
-``--ServerApp.contents_manager_class=mutualisation.lab_server.TemplateContentsManager``
+``--ServerApp.contents_manager_class=mutualisation.run.lab_server.TemplateContentsManager``
 (:data:`SERVER_OPTION`). That contents manager is JupyterLab's usual one (with jupytext's
 pairing), plus two rules for the **templates**, the ``.ipynb`` files directly in a
 folder of :attr:`TemplateContentsManager.template_dirs` (``notebooks/``):
@@ -40,7 +40,7 @@ else:
 
 #: The option of ``jupyter lab`` that selects this contents manager.
 SERVER_OPTION = (
-    "--ServerApp.contents_manager_class=mutualisation.lab_server.TemplateContentsManager"
+    "--ServerApp.contents_manager_class=mutualisation.run.lab_server.TemplateContentsManager"
 )
 
 #: The kernel every template names: the project's environment, registered by `make kernel`.

@@ -1,0 +1,107 @@
+"""Everything the yearly bilan shows, computed once: key figures and tables.
+
+The notebook displays a :class:`Bilan` (its charts are drawn by
+:func:`mutualisation.present.figures.bilan_figures`); the report runner writes the same
+object's tables to files, so the page and the files can't disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from mutualisation.compute import indicators
+from mutualisation.data.model import Dataset
+from mutualisation.data.outlines import load_outlines
+from mutualisation.data.parameters import DEFAULT_THRESHOLDS, Parameters
+from mutualisation.data.validate import check_year, load_dataset
+
+
+@dataclass
+class Bilan:
+    """The bilan of one year of a data set."""
+
+    dataset: Dataset
+    year: int
+    thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
+    outlines: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, data: str | Path, year: int | None = None,
+              thresholds: tuple[int, ...] | list[int] = DEFAULT_THRESHOLDS) -> Bilan:
+        """Check the parameters, load and validate ``data``, check the year (None: the last
+        one), prepare the bilan. Raises ParameterError or DataError."""
+        parameters = Parameters.checked(data, year, thresholds)
+        dataset = load_dataset(parameters.data)
+        year = dataset.last_year if parameters.year is None else parameters.year
+        check_year(dataset, year)
+        return cls(dataset, year, parameters.thresholds, load_outlines(parameters.data))
+
+    # ------------------------------------------------------------------ figures
+
+    @cached_property
+    def indicators(self) -> dict[str, Any]:
+        """The key figures of the year (the content of indicators.json)."""
+        figures = indicators.year_indicators(self.dataset, self.year, self.thresholds)
+        figures["donnees_illustratives"] = self.dataset.illustrative
+        return figures
+
+    @cached_property
+    def previous(self) -> dict[str, Any] | None:
+        """The key figures of the year before, when the data covers it."""
+        if self.year - 1 < self.dataset.first_year:
+            return None
+        return indicators.year_indicators(self.dataset, self.year - 1, self.thresholds)
+
+    @cached_property
+    def years(self) -> list[int]:
+        """From the first year of the data to the year of the bilan."""
+        return list(range(self.dataset.first_year, self.year + 1))
+
+    @cached_property
+    def series(self) -> pl.DataFrame:
+        return indicators.series(self.dataset, self.years, self.thresholds)
+
+    @cached_property
+    def series_long(self) -> pl.DataFrame:
+        return indicators.series_long(self.dataset, self.years, self.thresholds)
+
+    @cached_property
+    def actions(self) -> pl.DataFrame:
+        return indicators.actions_status(self.dataset, self.year)
+
+    @cached_property
+    def communes(self) -> pl.DataFrame:
+        return indicators.actions_per_commune(self.dataset, self.year)
+
+    @cached_property
+    def distribution(self) -> pl.DataFrame:
+        return indicators.distribution(self.dataset, self.year)
+
+    @cached_property
+    def domains(self) -> pl.DataFrame:
+        return indicators.by_domain(self.dataset, self.year)
+
+    @cached_property
+    def changes(self) -> pl.DataFrame:
+        return indicators.membership_changes(self.dataset, self.year)
+
+    # ------------------------------------------------------------------ files
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """The tables of the report, by file stem, ready for CSV (lists joined by spaces)."""
+        communes = self.communes.with_columns(
+            pl.col("actions", "actions_disponibles").list.join(" ")
+        )
+        return {
+            "actions": self.actions,
+            "communes": communes,
+            "distribution": self.distribution,
+            "domaines": self.domains,
+            "mouvements": self.changes,
+            "series": self.series,
+        }

@@ -1,0 +1,272 @@
+"""The words of the bilan: headline, section texts and notes, as small HTML fragments.
+
+Every piece of text that comes from the data (names, labels) is escaped here,
+because nbconvert does not sanitise what a notebook output contains. The commune sheet's
+words are in :mod:`mutualisation.present.fiche_text`; both use the helpers here.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+import polars as pl
+
+from mutualisation.compute.bilan import Bilan
+from mutualisation.data.model import reference_date
+from mutualisation.formatting import fr_date, fr_decimal, fr_int, fr_percent, fr_signed_int, plural
+from mutualisation.present import labels
+
+
+def floor_percent(share: float) -> str:
+    """A share as a whole percent rounded down: a headline never overstates (0.9556 → 95 %)."""
+    return fr_percent(math.floor(round(share * 100, 6)) / 100)
+
+
+def enumeration(items: list[str]) -> str:
+    """French enumeration: « a », « a et b », « a, b et c »."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " et " + items[-1]
+
+
+def paragraph(text: str, css: str = "") -> str:
+    """``text`` (HTML already escaped) as a paragraph, with the CSS class ``css``."""
+    cls = f' class="{css}"' if css else ""
+    return f"<p{cls}>{text}</p>"
+
+
+def _labels(actions: pl.DataFrame, condition: pl.Expr) -> list[str]:
+    return [escape(label) for label in actions.filter(condition).sort("libelle")["libelle"]]
+
+
+def title(bilan: Bilan) -> str:
+    """The report's title (also the page's <title>)."""
+    return f"Bilan {bilan.year} du schéma de mutualisation"
+
+
+def banner(bilan: Bilan) -> str:
+    """The warning shown first when the data set says it is illustrative."""
+    if not bilan.dataset.illustrative:
+        return ""
+    detail = escape(bilan.dataset.description) if bilan.dataset.description else ""
+    return (
+        '<div class="bandeau-illustratif" role="note" style="border:2px solid #b45309;'
+        'background:#fef3c7;padding:0.6em 1em;margin:0.5em 0;border-radius:4px">'
+        f"<strong>Données illustratives</strong> — {detail}</div>"
+    )
+
+
+def first_full_year(bilan: Bilan, threshold: int) -> int | None:
+    """First year since which every member commune has had at least ``threshold`` actions."""
+    column = f"part_au_moins_{threshold}"
+    if column not in bilan.series.columns:
+        return None
+    since = None
+    for year, share in bilan.series.select("annee", column).iter_rows():
+        since = (since or year) if share >= 1.0 else None
+    return since
+
+
+def headline(bilan: Bilan) -> str:
+    """The headline in the style of a press release, then the lead paragraph."""
+    figures, year = bilan.indicators, bilan.year
+    parts = figures["part_communes_participantes"]
+    start = bilan.dataset.first_year
+    deployed = figures["actions_deployees"]
+    noun = plural(deployed, "action de mutualisation déployée",
+                  "actions de mutualisation déployées")
+    head = (f"{noun} "
+            f"depuis {start} et {floor_percent(parts[str(min(bilan.thresholds))])} "
+            "des communes impliquées")
+    this_year = figures["actions_deployees_annee"]
+    labels = _labels(bilan.actions, pl.col("deployee_annee"))
+    lead = (f"Au {fr_date(reference_date(year))}, le schéma compte "
+            f"{plural(figures['actions_inscrites'], 'action inscrite', 'actions inscrites')}, "
+            f"dont {fr_int(deployed)} {'déployée' if deployed <= 1 else 'déployées'}")
+    if this_year:
+        lead += (f" ; {fr_int(len(this_year))} "
+                 f"{'l’a été' if len(this_year) == 1 else 'l’ont été'} en {year} : "
+                 f"{enumeration(labels)}.")
+    else:
+        lead += f" ; aucune n’a été déployée en {year}."
+    shares = [f"{floor_percent(parts[str(k)])} à au moins {plural(k, 'action', 'actions')}"
+              for k in bilan.thresholds]
+    members = plural(figures["communes_membres"], "commune membre", "communes membres")
+    lead2 = f"Sur les {members}, {enumeration(shares)}."
+    return f"<h2>{head}</h2>" + paragraph(lead, "chapeau") + paragraph(lead2, "chapeau")
+
+
+def key_figure_rows(bilan: Bilan) -> list[tuple[str, float, float | None, str]]:
+    """The key figures as (label, year, year before or None, kind "n" or "%").
+
+    One list for the page's table (:func:`key_figures`) and the workbook's first sheet.
+    """
+    figures, prev = bilan.indicators, bilan.previous
+    rows: list[tuple[str, float, float | None, str]] = []
+
+    def add(label: str, key: str, sub: str | None = None, kind: str = "n") -> None:
+        now = figures[key] if sub is None else figures[key][sub]
+        before = None if prev is None else (prev[key] if sub is None else prev[key][sub])
+        if isinstance(now, list):
+            now, before = len(now), None if before is None else len(before)
+        rows.append((label, now, before, kind))
+
+    for key in ("communes_membres", "actions_inscrites", "actions_deployees"):
+        add(labels.KEY_FIGURES[key], key)
+    add(labels.deployed_in(bilan.year), "actions_deployees_annee")
+    add(labels.KEY_FIGURES["participations_actives"], "participations_actives")
+    for k in bilan.thresholds:
+        add(labels.communes_at_least(k), "communes_participantes", str(k))
+        add(labels.share_at_least(k), "part_communes_participantes", str(k), "%")
+    return rows
+
+
+def key_figures(bilan: Bilan) -> pl.DataFrame:
+    """The key figures of the year beside those of the year before, with the change."""
+    rows = key_figure_rows(bilan)
+
+    def show(value: float | None, kind: str) -> str:
+        if value is None:
+            return "—"
+        return fr_percent(value, 1) if kind == "%" else fr_int(int(value))
+
+    def change(now: float, before: float | None, kind: str) -> str:
+        if before is None:
+            return "—"
+        if kind == "%":
+            points = round((now - before) * 100, 1)
+            sign = "+" if points > 0 else ""
+            return f"{sign}{fr_decimal(points, 1)} pt"
+        return fr_signed_int(int(now - before))
+
+    columns = {
+        "Indicateur": [r[0] for r in rows],
+        str(bilan.year): [show(r[1], r[3]) for r in rows],
+    }
+    if bilan.previous is not None:  # the first year of the data has nothing to compare with
+        columns[str(bilan.year - 1)] = [show(r[2], r[3]) for r in rows]
+        columns["Évolution"] = [change(r[1], r[2], r[3]) for r in rows]
+    return pl.DataFrame(columns)
+
+
+def actions_text(bilan: Bilan) -> str:
+    """What was deployed, what is waiting."""
+    figures = bilan.indicators
+    waiting = _labels(bilan.actions, ~pl.col("deployee"))
+    if bilan.year > bilan.dataset.first_year:
+        text = paragraph(
+            f"Depuis {bilan.dataset.first_year}, le nombre d’actions inscrites est passé de "
+            f"{fr_int(bilan.series['actions_inscrites'][0])} à "
+            f"{fr_int(figures['actions_inscrites'])}, et celui des actions déployées de "
+            f"{fr_int(bilan.series['actions_deployees'][0])} à "
+            f"{fr_int(figures['actions_deployees'])}."
+        )
+    else:
+        inscribed = plural(figures["actions_inscrites"], "action inscrite", "actions inscrites")
+        text = paragraph(f"Première année du schéma : {inscribed}, "
+                         f"dont {fr_int(figures['actions_deployees'])} déployée"
+                         f"{'s' if figures['actions_deployees'] > 1 else ''}.")
+    if waiting:
+        count = plural(len(waiting), "action inscrite n’est", "actions inscrites ne sont")
+        text += paragraph(f"{count} pas encore {'déployée' if len(waiting) == 1 else 'déployées'}"
+                          f" : {enumeration(waiting)}.")
+    else:
+        text += paragraph("Toutes les actions inscrites sont déployées.")
+    return text
+
+
+def communes_text(bilan: Bilan) -> str:
+    """How widely the member communes take part."""
+    figures = bilan.indicators
+    members = figures["communes_membres"]
+    mean = figures["moyenne_actions_par_commune"]
+    text = paragraph(f"Au {fr_date(reference_date(bilan.year))}, une commune membre participe en "
+              f"moyenne à {fr_decimal(mean, 1)} actions déployées.")
+    full = [k for k in bilan.thresholds if first_full_year(bilan, k) is not None]
+    if full and members:
+        k = max(full)
+        text += paragraph(f"Depuis {first_full_year(bilan, k)}, toutes les communes membres "
+                          f"participent à au moins {plural(k, 'action', 'actions')}.")
+    low = bilan.communes.filter(pl.col("nb_actions") < max(bilan.thresholds)).sort("nom")
+    if low.height:
+        names = [f"{escape(n)} ({fr_int(a)})"
+                 for n, a in low.select("nom", "nb_actions").iter_rows()]
+        count = plural(low.height, "commune participe", "communes participent")
+        text += paragraph(f"{count} à moins de "
+                          f"{plural(max(bilan.thresholds), 'action', 'actions')} : "
+                          f"{enumeration(names)}.")
+    return text
+
+
+def changes_text(bilan: Bilan) -> str:
+    """Communes that joined or left during the year, and how they count."""
+    changes = bilan.changes
+    if changes.height == 0:
+        return paragraph(
+            f"Aucune commune n’a rejoint ni quitté l’intercommunalité en {bilan.year}.")
+    # One line per movement and date: the founding members of an intercommunality all
+    # join on the same day and read as one sentence, not as a list of 85 lines.
+    grouped = (changes.group_by("mouvement", "date", maintain_order=True)
+               .agg(pl.col("nom").sort()))
+    items = []
+    for movement, day, names in grouped.select("mouvement", "date", "nom").iter_rows():
+        verb = (("adhère", "adhèrent") if movement == "adhésion"
+                else ("quitte l’intercommunalité", "quittent l’intercommunalité"))
+        who = plural(len(names), "commune", "communes")
+        items.append(f"<li>{who} {verb[len(names) > 1]} le {fr_date(day)} : "
+                     f"{enumeration([escape(n) for n in names])}</li>")
+    return (f"<ul>{''.join(items)}</ul>"
+            + paragraph("Une commune qui adhère en cours d’année compte parmi les membres au "
+                 "31 décembre, avec les actions auxquelles elle participe à cette date ; "
+                 "une commune sortie avant le 31 décembre n’est plus comptée."))
+
+
+def data_notes(bilan: Bilan) -> str:
+    """Data summary and quality notes of the annex."""
+    ds, d = bilan.dataset, reference_date(bilan.year)
+    p = ds.participations
+    by_action = bilan.indicators["participations_par_action"]
+    undeployed = sum(by_action[a] for a in bilan.indicators["actions_inscrites_non_deployees"])
+    future = (p.filter(pl.col("date_debut") > d).height
+              + ds.actions.filter(pl.col("date_inscription") > d).height)
+    no_domain = ds.actions.filter(pl.col("domaine").is_null()).height
+    no_population = ds.communes.filter(pl.col("population").is_null()).height
+    items = [
+        f"{plural(ds.communes.height, 'commune', 'communes')}, "
+        f"{plural(ds.actions.height, 'action', 'actions')} et "
+        f"{plural(p.height, 'participation', 'participations')} dans les données, "
+        f"complètes de {ds.first_year} à {ds.last_year}.",
+        f"Date de référence : {fr_date(d)} inclus.",
+    ]
+    if undeployed:
+        active = plural(undeployed, "participation active", "participations actives")
+        items.append(f"{active} à des "
+                     "actions inscrites mais pas encore déployées : comptées par action, pas "
+                     "dans le nombre d’actions des communes.")
+    if future:
+        items.append(f"{plural(future, 'enregistrement postérieur', 'enregistrements postérieurs')}"
+                     f" au {fr_date(d)}, {'ignoré' if future == 1 else 'ignorés'} pour ce bilan.")
+    if no_domain:
+        items.append(f"{plural(no_domain, 'action', 'actions')} sans domaine "
+                     "(« non renseigné »).")
+    if no_population:
+        items.append(f"{plural(no_population, 'commune', 'communes')} sans population : hors "
+                     "de l’analyse par taille.")
+    if ds.illustrative:
+        items.append("Les données sont illustratives : " + escape(ds.description))
+    return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+
+
+def methods() -> str:
+    """How the figures are defined, in plain words."""
+    return (
+        "<ul>"
+        "<li>Une commune est <em>membre</em> au 31 décembre si elle a adhéré à cette date "
+        "au plus tard et ne l’a pas quittée.</li>"
+        "<li>Une action est <em>inscrite</em> dès son inscription au schéma, <em>déployée</em> "
+        "dès sa date de déploiement.</li>"
+        "<li>Le <em>nombre d’actions</em> d’une commune compte les actions déployées auxquelles "
+        "elle participe au 31 décembre.</li>"
+        "</ul>"
+    )

@@ -1,0 +1,66 @@
+"""The charts of a bilan and of a commune sheet, by figure name (the file stem in ``figures/``).
+
+The notebooks display them and :mod:`mutualisation.run.ahead` draws the same charts ahead
+of the kernel, so both ask this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mutualisation.compute.bilan import Bilan
+from mutualisation.compute.fiche import Fiche
+from mutualisation.compute.indicators import NO_DOMAIN
+from mutualisation.present import charts
+
+
+def _named(figures: dict[str, Any]) -> dict[str, Any]:
+    return {name: charts.named(chart, name) for name, chart in sorted(figures.items())}
+
+
+def bilan_figures(bilan: Bilan) -> dict[str, Any]:
+    """The charts of the bilan, by file stem (the map only when the data has outlines)."""
+    figures: dict[str, Any] = {
+        "actions_par_annee": charts.actions_by_year(bilan.series),
+        "actions_deployees_annee": charts.deployed_this_year(bilan.actions),
+        "participations_par_action": charts.participations_by_action(bilan.actions),
+        "domaines": charts.by_domain(bilan.domains),
+        "parts_communes": charts.participation_shares(bilan.series_long),
+        "distribution": charts.actions_distribution(bilan.distribution),
+        "matrice": charts.commune_action_matrix(bilan.communes, bilan.actions),
+        "taille_communes": charts.uptake_by_size(bilan.communes),
+    }
+    if bilan.outlines is not None:
+        figures["carte"] = charts.commune_map(bilan.outlines, bilan.communes)
+    return _named(figures)
+
+
+def fiche_figures(fiche: Fiche) -> dict[str, Any]:
+    """The charts of the commune sheet, by file stem."""
+    # Every domain of the data: a domain keeps its colour on both action charts.
+    domains = fiche.dataset.actions["domaine"].fill_null(NO_DOMAIN).unique().to_list()
+    return _named({
+        "actions": charts.commune_actions_timeline(fiche.actions, fiche.reference, domains),
+        "actions_disponibles": charts.available_actions(
+            fiche.available,
+            "La commune participe déjà à toutes les actions déployées"
+            if fiche.indicators["actions_deployees"] else "Aucune action déployée",
+            domains,
+        ),
+        "comparaison": charts.peer_distribution(fiche.peer_counts, fiche.code_insee, fiche.name,
+                                                fiche.size_class),
+        "parcours": charts.commune_timeline(fiche.timeline, fiche.name, fiche.size_class),
+    })
+
+
+def figures_of(kind: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The charts the notebook of ``kind`` ("bilan", "fiche") builds with its papermill
+    ``parameters``, by figure name."""
+    if kind == "bilan":
+        return bilan_figures(Bilan.build(parameters["donnees"], parameters["annee"],
+                                         parameters["seuils"]))
+    if kind == "fiche":
+        return fiche_figures(Fiche.build(parameters["donnees"], parameters["annee"],
+                                         parameters["code_insee"]))
+    raise ValueError(f"unknown notebook kind {kind!r}")
+
