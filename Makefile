@@ -87,6 +87,10 @@ coverage: $(STAMP)
 outputs: $(STAMP)
 	for year in 2015 2016 2017 2018 2019; do $(BIN)/mutualisation report --year $$year || exit 1; done
 
+## referentiel: reconstruit le référentiel officiel (EPCI, communes, fusions, contours) dans lib/mutualisation/referentiel/ (réseau la première fois)
+referentiel: $(STAMP)
+	nice -n 10 $(BIN)/python scripts/build_reference.py
+
 ## lock: régénère requirements.lock depuis pyproject.toml (après un ajout de dépendance)
 lock:
 	rm -rf /tmp/mutualisation-lock && $(PYTHON) -m venv /tmp/mutualisation-lock
@@ -97,4 +101,4 @@ lock:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-.PHONY: help venv kernel lab check report all test mutation coverage outputs lock clean
+.PHONY: help venv kernel lab check report all test mutation coverage outputs referentiel lock clean

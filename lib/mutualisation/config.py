@@ -21,8 +21,10 @@ METADATA_FILE = "metadata.json"
 #: The optional commune outlines of a data folder, for the map (GeoJSON, property code_insee).
 OUTLINES_FILE = "communes.geojson"
 
+#: The package's folder, whose data (templates, official reference) ships with it.
+PACKAGE_DIR = Path(__file__).resolve().parent
 #: The package's own templates (nbconvert's page template, the index page).
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
 #: The folder to put on ``PYTHONPATH`` for another process to import this very package.
 PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 
