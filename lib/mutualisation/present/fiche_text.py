@@ -207,7 +207,6 @@ def fiche_notes(fiche: Fiche) -> str:
     return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
 
-
 def fiche_heading(fiche: Fiche) -> str:
     """The sheet's title as the page's first heading (the commune's name escaped)."""
     return f"<h1>{escape(fiche_title(fiche))}</h1>"

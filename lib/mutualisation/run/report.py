@@ -2,8 +2,8 @@
 
 Besides the notebook and its page, the folder holds the workbook ``bilan.xlsx`` and the
 council paper ``bilan.pdf``, printed from the page by WeasyPrint
-(:mod:`mutualisation.export.workbook`); when WeasyPrint cannot load, the report is written without
-its PDF and the log says so.
+(:mod:`mutualisation.export.pdf`); when WeasyPrint cannot load, the report is written
+without its PDF and the log says so.
 
 ``OUT/Y/`` is assembled in a staging folder beside it and published only when every file is
 written (:mod:`mutualisation.run.publish`: one run at a time per output folder, never a moment
@@ -56,6 +56,8 @@ from mutualisation.run.publish import (
 MANIFEST_PACKAGES = ("mutualisation", "polars", "altair", "vl-convert-python", "papermill",
                      "nbconvert", "great-tables", "babel", "fastexcel", "xlsxwriter",
                      "weasyprint")
+
+
 def _versions() -> dict[str, str]:
     versions = {"python": ".".join(map(str, sys.version_info[:3]))}
     for name in MANIFEST_PACKAGES:

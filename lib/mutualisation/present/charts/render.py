@@ -101,8 +101,6 @@ def spec_to_svg(spec: dict[str, Any]) -> str:
     return draw_svg(spec)
 
 
-
-
 def named(chart: ChartLike, name: str) -> ChartLike:
     """``chart`` tagged with the file stem of its figure (ignored by Vega-Lite when drawing)."""
     return chart.properties(usermeta={FIGURE_KEY: name})

@@ -127,8 +127,6 @@ def theme() -> alt.theme.ThemeConfig:
     }
 
 
-
-
 def embed_options() -> dict[str, Any]:
     """Locale options for vega-embed and vl-convert (``formatLocale`` …)."""
     return {"formatLocale": d3_format_locale(), "timeFormatLocale": d3_time_format_locale()}
