@@ -581,3 +581,98 @@ def test_code_and_name_columns_error_cells_and_unnamed_columns(folder: Path,
     assert err.value.lines() == [
         "codes.xlsx (feuille « Suivi »), cellule A3, valeur « 59999 » : code INSEE absent de "
         "la table communes"]
+
+
+def test_a_list_whose_headings_are_not_recognised_says_which_are_expected(
+        folder: Path, tmp_path: Path) -> None:
+    source = workbook(tmp_path / "liste.xlsx", [
+        ["Conventions signées"], [None],
+        ["Collectivité signataire", "Convention", "Signée le"],
+        ["Lille", "CAM", "01/03/2019"],
+        ["La Madeleine", "RGPD", "01/04/2019"],
+    ])
+    with pytest.raises(DataError) as err:
+        import_followup(source, folder)
+    assert err.value.lines() == [
+        "liste.xlsx (feuille « Suivi »), cellule B4 : la colonne B nomme une action ligne après "
+        "ligne (« CAM », « RGPD »…) : une liste (une ligne par commune et action), mais sa "
+        "ligne d'en-tête 3 (« Collectivité signataire », « Convention », « Signée le ») n'a "
+        "pas de colonne commune ni de colonne action ; en-têtes attendus : une colonne "
+        "commune (« Commune », « Nom de la commune », « Code INSEE »…) et une colonne "
+        "action (« Action », « Libellé », « Code action »…), et au besoin « Date de "
+        "début » et « Date de fin »"]
+    assert not (folder / OUTPUT_FILE).exists()
+    empty = tmp_path / "rien.csv"
+    empty.write_text("Bilan\nrien à signaler;ici\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        import_followup(empty, folder)
+    assert err.value.lines() == [
+        "rien.csv : ligne d'en-tête introuvable dans les 50 premières lignes : attendu soit un "
+        "tableau croisé, une colonne par action, chacune titrée de son action_id ou de son "
+        "libellé (« ADS », « AST »…), soit une liste avec une colonne commune (« Commune », "
+        "« Nom de la commune », « Code INSEE »…) et une colonne action (« Action », « Libellé "
+        "», « Code action »…), et au besoin « Date de début » et « Date de fin »"]
+
+
+def test_a_bad_reference_table_is_named(folder: Path, tmp_path: Path) -> None:
+    (folder / "actions.csv").write_text(ACTIONS.replace("2018-10-19", "19 oct. 2018")
+                                        + "CAM,Doublon,2019-01-01,,\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        import_followup(messy(tmp_path), folder)
+    assert err.value.lines() == [
+        "actions.csv, ligne 4, colonne « date_inscription », valeur « 19 oct. 2018 » : date "
+        "illisible (attendu AAAA-MM-JJ ou JJ/MM/AAAA)",
+        "actions.csv, ligne 7, colonne « action_id », valeur « CAM » : action_id en double "
+        "(déjà ligne 4)"]
+
+
+@pytest.mark.parametrize("earlier", [False, True])
+def test_a_failed_write_leaves_both_files_as_they_were(folder: Path, tmp_path: Path,
+                                                       monkeypatch, earlier: bool) -> None:
+    """The second rename fails: the first file gets its previous content back (or goes)."""
+    from mutualisation.data.followup import WriteError
+
+    source = messy(tmp_path)
+    if earlier:
+        (folder / OUTPUT_FILE).write_text("ancien\n", encoding="utf-8")
+        (folder / REPORT_FILE).write_text("ancien rapport\n", encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    replace = Path.replace
+    renamed: list[str] = []
+
+    def failing(self: Path, target: Path) -> Path:
+        if self.name.endswith(".tmp"):
+            renamed.append(Path(target).name)
+            if len(renamed) == 2:
+                raise OSError(28, "No space left on device", str(target))
+        return replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", failing)
+    with pytest.raises(WriteError) as err:
+        import_followup(source, folder, force=True)
+    assert renamed == [REPORT_FILE, OUTPUT_FILE]
+    assert problems(err) == (f"{folder / OUTPUT_FILE} : écriture impossible : disque plein ; "
+                             "rien n'a été écrit")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_ctrl_c_while_writing_waits_for_both_files(folder: Path, tmp_path: Path,
+                                                   monkeypatch) -> None:
+    import os
+    import signal
+
+    source = messy(tmp_path)
+    write_bytes = Path.write_bytes
+
+    def interrupted(self: Path, data: bytes) -> int:
+        if self.name == f".{OUTPUT_FILE}.tmp":
+            os.kill(os.getpid(), signal.SIGINT)
+        return write_bytes(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        import_followup(source, folder)
+    monkeypatch.undo()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "actions.csv", "communes.csv", OUTPUT_FILE, REPORT_FILE]
+    assert len(table(folder)) == len(MESSY_EXPECTED)

@@ -239,26 +239,27 @@ def write_together(files: dict[Path, bytes]) -> None:
     held back; if a rename fails, the files already renamed get their previous content
     back (or are removed when they were new). Raises OSError."""
     kept: dict[Path, Path | None] = {}
-    try:
-        with _ctrl_c_deferred():
+    # A Ctrl-C held back is delivered once the files are in place, or put back.
+    with _ctrl_c_deferred():
+        try:
             for path in files:
                 kept[path] = _kept(path)
             with contextlib.ExitStack() as stack:
                 for path, data in files.items():
                     stack.enter_context(replacing(path)).write_bytes(data)
-    except BaseException:
-        for path, keep in kept.items():
-            with contextlib.suppress(OSError):
-                if keep is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    keep.replace(path)
-        raise
-    finally:
-        for keep in kept.values():
-            if keep is not None:
+        except BaseException:
+            for path, keep in kept.items():
                 with contextlib.suppress(OSError):
-                    keep.unlink(missing_ok=True)
+                    if keep is None:
+                        path.unlink(missing_ok=True)
+                    else:
+                        keep.replace(path)
+            raise
+        finally:
+            for keep in kept.values():
+                if keep is not None:
+                    with contextlib.suppress(OSError):
+                        keep.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
