@@ -14,6 +14,7 @@ import typer
 from mutualisation.compute.fiche import check_member
 from mutualisation.compute.indicators import member_communes
 from mutualisation.config import DATA_DIR, OUTPUTS_DIR
+from mutualisation.data.followup import WriteError, import_followup
 from mutualisation.data.parameters import (
     ParameterError,
     Parameters,
@@ -349,6 +350,38 @@ def template(
     except OSError as err:
         fail([f"{out} : écriture impossible ({os_reason(err)})"], code=1)
     print(f"Modèle écrit : {out}")
+
+
+@app.command("import")
+@interruptible
+def import_(
+    fichier: Annotated[Path, typer.Argument(
+        metavar="FICHIER", readable=False,
+        help="Tableau de suivi : classeur .xlsx ou fichier .csv (communes par nom ou code, "
+        "une colonne par action, ou une ligne par commune et action).")],
+    data: Annotated[Path, typer.Option(
+        "--data", readable=False,
+        help="Dossier des tables communes et actions, où écrire participations.csv.")],
+    feuille: Annotated[str | None, typer.Option(
+        "--feuille", help="Feuille du classeur à lire (défaut : la première).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Remplacer participations.csv s'il existe déjà.")] = False,
+    date_par_defaut: Annotated[str | None, typer.Option(
+        "--date-par-defaut", metavar="DATE",
+        help="Début des cellules X d'une action sans date de déploiement "
+        "(JJ/MM/AAAA, AAAA-MM-JJ ou une année).")] = None,
+) -> None:
+    """Convertit un tableau de suivi (tableau croisé ou liste) en DATA/participations.csv,
+    avec le rapport de conversion rapport_import.txt à côté."""
+    try:
+        result = import_followup(fichier, data, sheet=feuille, force=force,
+                                 default_date=date_par_defaut)
+    except WriteError as err:
+        fail(err.lines(), EXIT_FAILED)
+    except DataError as err:
+        fail(err.lines())
+    print(result.report, end="")
+    print(f"Écrits : {result.output} et {result.report_path}")
 
 
 @app.callback()

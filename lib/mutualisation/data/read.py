@@ -62,8 +62,6 @@ _FORMATS = ("csv", "xlsx", "parquet")
 _SAVE_UTF8 = "(dans Excel : enregistrer sous « CSV UTF-8 »)"
 
 
-
-
 #: CSV separators, in the order that breaks a tie, with their French name.
 _SEPARATORS = {",": "une virgule", ";": "un point-virgule", "\t": "une tabulation"}
 
@@ -90,7 +88,7 @@ class _Grid:
         """How a message names the column at ``index`` (0-based) of the table."""
         if self.first_column is None:
             return str(index + 1)
-        return _column_letters(self.first_column + index)
+        return column_letters(self.first_column + index)
 
 
 @dataclass(frozen=True)
@@ -167,7 +165,7 @@ def workbooks_of(entries: Iterable[Path]) -> list[Path]:
     )
 
 
-def _workbook_problem(data: bytes, label: str) -> Problem:
+def workbook_problem(data: bytes, label: str) -> Problem:
     """Why fastexcel could not open a workbook, guessed from its first bytes."""
     if data.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE2 container, not a zip
         return Problem(label, "classeur illisible : ancien format Excel 97-2003 (.xls) ou "
@@ -180,7 +178,7 @@ def _workbook_problem(data: bytes, label: str) -> Problem:
                    "rouvrir et l'enregistrer à nouveau dans Excel)")
 
 
-def _open_workbook(path: Path) -> tuple[ExcelReader | Problem, bytes]:
+def open_workbook(path: Path) -> tuple[ExcelReader | Problem, bytes]:
     """A workbook's reader (or why it can't be opened), and the bytes it was read from."""
     import fastexcel
 
@@ -190,11 +188,11 @@ def _open_workbook(path: Path) -> tuple[ExcelReader | Problem, bytes]:
     try:
         return fastexcel.read_excel(data), data
     except Exception:  # fastexcel raises its own hierarchy; any failure is the file's
-        return _workbook_problem(data, path.name), data
+        return workbook_problem(data, path.name), data
 
 
 def sheet_names(path: Path) -> list[str] | Problem:
-    reader, _ = _open_workbook(path)
+    reader, _ = open_workbook(path)
     if isinstance(reader, Problem):
         return reader
     return list(reader.sheet_names)
@@ -233,7 +231,7 @@ def find_source(folder: Path, table: str,
                    f"({names}) : ne la garder qu'à un seul (fichier ou feuille de classeur)")
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str] | Problem:
+def decode(data: bytes, name: str) -> tuple[str, str] | Problem:
     """The text of a CSV file and its encoding: UTF-8 when valid, else Windows-1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return Problem(name, "fichier en UTF-16 (« Texte Unicode » d'Excel) : l'enregistrer "
@@ -277,7 +275,7 @@ def _csv_error(err: csv.Error) -> str:
     return f"CSV mal formé ({reason})"
 
 
-def _records(text: str, separator: str, name: str) -> tuple[list[list[str]], Problem | None]:
+def csv_records(text: str, separator: str, name: str) -> tuple[list[list[str]], Problem | None]:
     """Every record of the file (a blank line is ``[]``); record i is spreadsheet line i+1.
 
     Python's csv module reads it (strict: stray quotes are errors, not guesses), as
@@ -304,12 +302,12 @@ def _ragged(record: list[str], line: int, width: int, separator: str, name: str)
 
 
 def _csv_grid(data: bytes, name: str) -> _Grid | list[Problem]:
-    decoded = _decode(data, name)
+    decoded = decode(data, name)
     if isinstance(decoded, Problem):
         return [decoded]
     text, encoding = decoded
     separator = _separator(text)
-    records, error = _records(text, separator, name)
+    records, error = csv_records(text, separator, name)
     # Blank lines before the header are skipped, keeping the numbering (as in a sheet).
     start = next((i for i, record in enumerate(records) if not _blank(record)), None)
     if start is None:
@@ -333,11 +331,12 @@ def _csv_grid(data: bytes, name: str) -> _Grid | list[Problem]:
     return _Grid(list(header), frame, header_line=start + 1, encoding=encoding)
 
 
-def _local(tag: str) -> str:
+def local_tag(tag: str) -> str:
+    """An XML tag without its namespace: ``{…/main}row`` -> ``row``."""
     return tag.rsplit("}", 1)[-1]
 
 
-def _column_number(reference: str) -> int:
+def column_number(reference: str) -> int:
     """``"C12"`` -> 3."""
     number = 0
     for char in re.match(r"[A-Z]*", reference.upper()).group():
@@ -345,7 +344,7 @@ def _column_number(reference: str) -> int:
     return number
 
 
-def _column_letters(number: int) -> str:
+def column_letters(number: int) -> str:
     """3 -> ``"C"``, 28 -> ``"AB"``."""
     letters = ""
     while number > 0:
@@ -354,8 +353,14 @@ def _column_letters(number: int) -> str:
     return letters
 
 
+# The names tests/test_loading_edges.py uses (it replaces _sheet_part to make a scan fail).
+_column_number, _column_letters = column_number, column_letters
+
+
 @dataclass(frozen=True)
-class _BadCell:
+class BadCell:
+    """A workbook cell in error or a formula never calculated, found by :func:`scan_sheet`."""
+
     row: int
     column: int
     reference: str
@@ -364,7 +369,7 @@ class _BadCell:
 
 
 @dataclass(frozen=True)
-class _SheetScan:
+class SheetScan:
     """What fastexcel (calamine) does not say about a sheet, read from its XML.
 
     fastexcel starts a sheet at its first cell holding a value (formatted but empty
@@ -374,16 +379,16 @@ class _SheetScan:
 
     first_row: int = 1
     first_column: int = 1
-    bad: tuple[_BadCell, ...] = ()
+    bad: tuple[BadCell, ...] = ()
 
 
-def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str:
+def sheet_part(book: zipfile.ZipFile, sheet: str) -> str:
     """The zip member holding ``sheet``'s cells."""
     workbook = ET.fromstring(book.read("xl/workbook.xml"))
     rid = next(
-        value for element in workbook.iter() if _local(element.tag) == "sheet"
+        value for element in workbook.iter() if local_tag(element.tag) == "sheet"
         and element.get("name") == sheet
-        for key, value in element.attrib.items() if _local(key) == "id"
+        for key, value in element.attrib.items() if local_tag(key) == "id"
     )
     rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
     target = next(r.get("Target", "") for r in rels if r.get("Id") == rid)
@@ -391,53 +396,56 @@ def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str:
             else posixpath.normpath(posixpath.join("xl", target)))
 
 
-def _bad_cell(cell: ET.Element, row: int, column: int, reference: str) -> _BadCell | None:
+_sheet_part = sheet_part
+
+
+def _bad_cell(cell: ET.Element, row: int, column: int, reference: str) -> BadCell | None:
     """An error cell (``#N/A``), or a formula whose result was never stored."""
-    children = {_local(child.tag): child for child in cell}
+    children = {local_tag(child.tag): child for child in cell}
     value = children.get("v")
     if cell.get("t") == "e":
-        return _BadCell(row, column, reference, value.text if value is not None else None,
+        return BadCell(row, column, reference, value.text if value is not None else None,
                         f"cellule {reference} en erreur")
     formula = children.get("f")
     stored = value is not None and (value.text or cell.get("t") in ("str", "s", "inlineStr"))
     if formula is None or stored:
         return None
     text = f"={formula.text}" if formula.text else None
-    return _BadCell(row, column, reference, text,
+    return BadCell(row, column, reference, text,
                     f"cellule {reference} : formule sans résultat enregistré (ouvrir le "
                     "classeur dans Excel ou LibreOffice, recalculer et enregistrer)")
 
 
-def _scan_sheet(data: bytes, sheet: str) -> _SheetScan:
+def scan_sheet(data: bytes, sheet: str) -> SheetScan:
     """Where ``sheet`` starts and its bad cells; a plain sheet at A1 when the XML is unusual."""
     first_row = first_column = None
-    bad: list[_BadCell] = []
+    bad: list[BadCell] = []
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as book, book.open(_sheet_part(book, sheet)) as part:
             row = column = 0
             for event, element in ET.iterparse(part, events=("start", "end")):
-                tag = _local(element.tag)
+                tag = local_tag(element.tag)
                 if event == "start" and tag == "row":
                     number = element.get("r")
                     row, column = (int(number) if number and number.isdigit() else row + 1), 0
                 if event != "end" or tag != "c":
                     continue
                 reference = element.get("r") or ""
-                column = _column_number(reference) or column + 1
-                if any(_local(child.tag) in ("v", "is") for child in element):
+                column = column_number(reference) or column + 1
+                if any(local_tag(child.tag) in ("v", "is") for child in element):
                     first_row = row if first_row is None else first_row
                     first_column = min(column, first_column or column)
                 found = _bad_cell(element, row, column,
-                                  reference or f"{_column_letters(column)}{row}")
+                                  reference or f"{column_letters(column)}{row}")
                 if found is not None:
                     bad.append(found)
                 element.clear()
     except Exception:  # an unusual layout: fall back on the table starting at A1
-        return _SheetScan()
-    return _SheetScan(max(first_row or 1, 1), first_column or 1, tuple(bad))
+        return SheetScan()
+    return SheetScan(max(first_row or 1, 1), first_column or 1, tuple(bad))
 
 
-def _cell_problems(scan: _SheetScan, header: list[str | None], label: str) -> list[Problem]:
+def _cell_problems(scan: SheetScan, header: list[str | None], label: str) -> list[Problem]:
     problems = []
     for cell in scan.bad:
         index = cell.column - scan.first_column
@@ -450,7 +458,7 @@ def _cell_problems(scan: _SheetScan, header: list[str | None], label: str) -> li
 
 def _xlsx_grid(path: Path, sheet: str | None, label: str) -> _Grid | list[Problem]:
     """A sheet (the first one by default) as text cells, with Excel's row numbers."""
-    reader, data = _open_workbook(path)
+    reader, data = open_workbook(path)
     if isinstance(reader, Problem):
         return [reader]
     name = sheet if sheet is not None else reader.sheet_names[0]
@@ -461,10 +469,10 @@ def _xlsx_grid(path: Path, sheet: str | None, label: str) -> _Grid | list[Proble
         # No header row: the header cells are checked here, not renamed by fastexcel.
         cells = reader.load_sheet(name, header_row=None, dtypes="string").to_polars()
     except Exception:  # fastexcel raises its own hierarchy; any failure is the file's
-        return [_workbook_problem(data, label)]
+        return [workbook_problem(data, label)]
     if cells.height == 0:
         return [Problem(label, "feuille vide (aucune ligne d'en-tête)")]
-    scan = _scan_sheet(data, name)
+    scan = scan_sheet(data, name)
     header = list(cells.row(0))
     frame = cells.slice(1).rename(
         {c: f"{RESERVED_PREFIX}{i}" for i, c in enumerate(cells.columns)})
