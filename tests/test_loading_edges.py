@@ -400,11 +400,11 @@ def test_bad_metadata_is_reported_with_the_tables_problems(small_data: Path) -> 
     ("BA1", 53, "BA"), ("ZZ1", 702, "ZZ"), ("AAA1", 703, "AAA"), ("XFD1048576", 16384, "XFD"),
 ])
 def test_excel_column_numbers_and_letters(reference: str, number: int, letters: str) -> None:
-    from mutualisation.data.read import _column_letters, _column_number
+    from mutualisation.data.read import column_letters, column_number
 
-    assert _column_number(reference) == number
-    assert _column_letters(number) == letters
-    assert _column_number("12") == 0 and _column_letters(0) == ""
+    assert column_number(reference) == number
+    assert column_letters(number) == letters
+    assert column_number("12") == 0 and column_letters(0) == ""
 
 
 def test_three_duplicate_headers_are_all_named(tmp_path: Path) -> None:
@@ -436,7 +436,7 @@ def test_a_sheet_whose_xml_cannot_be_scanned_is_read_from_a1(tmp_path: Path,
         for r, line in enumerate(COMMUNES.splitlines()):
             sheet.write_row(r, 0, line.split(","))
         sheet.write_string(3, 2, "2017-13-01")
-    monkeypatch.setattr(loading, "_sheet_part", lambda book, name: 1 / 0)
+    monkeypatch.setattr(loading, "sheet_part", lambda book, name: 1 / 0)
     assert _problems(folder) == [
         "communes.xlsx, ligne 4, colonne « date_adhesion », valeur « 2017-13-01 » : date "
         "illisible (attendu AAAA-MM-JJ ou JJ/MM/AAAA)"]

@@ -248,7 +248,6 @@ def report(
             refresh_index(out)
             return
 
-
         jobs = [(f"bilan {y}",
                  lambda executor, y=y: run_report(parameters.for_year(y), out,
                                                   executor=executor, dataset=dataset,

@@ -353,10 +353,6 @@ def column_letters(number: int) -> str:
     return letters
 
 
-# The names tests/test_loading_edges.py uses (it replaces _sheet_part to make a scan fail).
-_column_number, _column_letters = column_number, column_letters
-
-
 @dataclass(frozen=True)
 class BadCell:
     """A workbook cell in error or a formula never calculated, found by :func:`scan_sheet`."""
@@ -396,9 +392,6 @@ def sheet_part(book: zipfile.ZipFile, sheet: str) -> str:
             else posixpath.normpath(posixpath.join("xl", target)))
 
 
-_sheet_part = sheet_part
-
-
 def _bad_cell(cell: ET.Element, row: int, column: int, reference: str) -> BadCell | None:
     """An error cell (``#N/A``), or a formula whose result was never stored."""
     children = {local_tag(child.tag): child for child in cell}
@@ -421,7 +414,7 @@ def scan_sheet(data: bytes, sheet: str) -> SheetScan:
     first_row = first_column = None
     bad: list[BadCell] = []
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as book, book.open(_sheet_part(book, sheet)) as part:
+        with zipfile.ZipFile(io.BytesIO(data)) as book, book.open(sheet_part(book, sheet)) as part:
             row = column = 0
             for event, element in ET.iterparse(part, events=("start", "end")):
                 tag = local_tag(element.tag)

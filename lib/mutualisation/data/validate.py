@@ -84,8 +84,10 @@ def _integer(column: str) -> pl.Expr:
     return pl.when(text.str.contains(r"^\d+$")).then(text.cast(pl.Int64, strict=False))
 
 
-def _check_and_type(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
-    """Check one table on its own and return it typed (or None when it can't be)."""
+def check_table(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
+    """Check one table on its own (required columns and values, INSEE codes, dates, integers,
+    duplicate keys, dates in order) and return it typed (or None when it can't be), with the
+    problems found."""
     frame, label, schema = raw.frame, raw.label, SCHEMAS[raw.table]
     missing = [c for c in REQUIRED[raw.table] if c not in frame.columns]
     if missing:
@@ -349,7 +351,7 @@ def load_dataset(folder: str | Path) -> Dataset:
 
     typed: dict[str, pl.DataFrame] = {}
     for table, raw in raws.items():
-        frame, found = _check_and_type(raw)
+        frame, found = check_table(raw)
         problems += found
         if frame is not None:
             typed[table] = frame

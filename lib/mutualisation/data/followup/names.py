@@ -123,7 +123,6 @@ def resolve(written: pl.Series, names: pl.DataFrame, mapping: pl.DataFrame,
                          candidates.alias("candidates")).sort("written")
 
 
-
 def suggestions(key: str, choices: list[tuple[str, str]]) -> list[str]:
     """The displays of the closest ``choices`` (normalised key, display) to ``key``."""
     keys = [k for k, _ in choices]

@@ -17,19 +17,14 @@ from mutualisation.data.followup.names import (
     normalised,
     resolve,
 )
-from mutualisation.data.model import REQUIRED
-from mutualisation.data.parameters import INSEE_PATTERN
 from mutualisation.data.problems import Problem, shown
 from mutualisation.data.read import LINE, find_source, read_table
+from mutualisation.data.validate import check_table
 
 _CODE = r"^(?:\d{4,5}|2[ab]\d{3})$"
 #: The columns of the reference tables the import uses, and their key.
 _COLUMNS = {"communes": ("code_insee", "nom", "date_adhesion"),
             "actions": ("action_id", "libelle", "date_inscription", "date_deploiement")}
-_KEYS = {"communes": "code_insee", "actions": "action_id"}
-_DATE = r"^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})$"
-_MALFORMED = "code INSEE mal formé (5 caractères : 59350, 2A004…)"
-_UNREADABLE = "date illisible (attendu AAAA-MM-JJ ou JJ/MM/AAAA)"
 
 
 @dataclass(frozen=True)
@@ -45,61 +40,19 @@ class Reference:
     mapping: pl.DataFrame
 
 
-def _typed(column: str) -> pl.Expr:
-    """A column of a reference table, typed as the input contract says."""
-    text = pl.col(column).str.strip_chars()
-    text = pl.when(text != "").then(text)
-    if column == "code_insee":
-        code = text.str.to_uppercase().str.replace(r"\.0+$", "")
-        return pl.when(code.str.contains(r"^\d{4}$")).then(code.str.zfill(5)).otherwise(code)
-    if column.startswith("date_"):
-        day = text.str.replace(r"[ T]00:00(?::00(?:\.0+)?)?$", "")
-        return pl.when(day.str.contains(_DATE)).then(pl.coalesce(
-            day.str.to_date("%Y-%m-%d", strict=False), day.str.to_date("%d/%m/%Y", strict=False)))
-    return text
-
-
 def _typed_table(folder: Path, table: str) -> tuple[pl.DataFrame | None, list[Problem]]:
-    """The columns of ``table`` the import needs, typed; problems that would make a name or
-    a date wrong (the other rules are ``mutualisation check``'s)."""
+    """The columns of ``table`` the import needs, typed, once the table passes the checks of
+    ``mutualisation check`` on its own (:func:`mutualisation.data.validate.check_table`)."""
     source = find_source(folder, table)
     if isinstance(source, Problem):
         return None, [source]
     raw = read_table(source, table)
     if isinstance(raw, list):
         return None, raw
-    frame, label = raw.frame, raw.label
-    missing = [c for c in REQUIRED[table] if c not in frame.columns]
-    if missing:
-        found = ", ".join(shown(c) for c in frame.columns if c != LINE) or "aucune"
-        return None, [Problem(label, f"colonne obligatoire absente (colonnes trouvées : {found})",
-                              line=raw.header_line, column=c) for c in missing]
-    columns = _COLUMNS[table]
-    frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c)
-                               for c in columns if c not in frame.columns)
-    typed = frame.select(LINE, *(pl.col(c).alias(f"__raw_{c}") for c in columns),
-                         *(_typed(c).alias(c) for c in columns))
-    problems: list[Problem] = []
-    for column in columns:
-        written = pl.col(f"__raw_{column}").str.strip_chars().fill_null("")
-        wrong = (written != "") & pl.col(column).is_null()
-        if column in REQUIRED[table]:
-            wrong = wrong | (written == "")
-        if column == "code_insee":
-            wrong = wrong | ((written != "") & ~pl.col(column).str.contains(INSEE_PATTERN))
-        problems += [
-            Problem(label, "valeur obligatoire manquante" if not (value or "").strip()
-                    else _MALFORMED if column == "code_insee" else _UNREADABLE,
-                    line=line, column=column, value=value or "")
-            for line, value in typed.filter(wrong).select(LINE, f"__raw_{column}").iter_rows()
-        ]
-    key = _KEYS[table]
-    twice = typed.with_columns(pl.col(LINE).min().over(key).alias("__first")).filter(
-        pl.col(key).is_not_null() & (pl.col(LINE) != pl.col("__first")))
-    problems += [Problem(label, f"{key} en double (déjà ligne {first})", line=line, column=key,
-                         value=value)
-                 for line, value, first in twice.select(LINE, key, "__first").iter_rows()]
-    return (None if problems else typed.select(columns)), problems
+    typed, problems = check_table(raw)
+    if typed is None or problems:
+        return None, problems
+    return typed.select(_COLUMNS[table]), []
 
 
 def read_reference(folder: Path) -> Reference | list[Problem]:

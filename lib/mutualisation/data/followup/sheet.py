@@ -197,7 +197,6 @@ def _top_cells(sheet: Sheet) -> pl.DataFrame:
     return pl.concat([top, extra]).unique(["__row", "col"], keep="first").sort("__row", "col")
 
 
-
 @dataclass(frozen=True)
 class Header:
     """The header row of a sheet, and the shape of the table under it."""
