@@ -422,7 +422,11 @@ class KernelPool:
             self._settle(kernel, healthy)
 
     def _prepare(self, kernel: _Kernel, cwd: str) -> _Kernel:
-        """Reset ``kernel`` (replacing it first if it is dead or fails to reset)."""
+        """Reset ``kernel`` (replacing it first if it is dead or fails to reset).
+
+        When the replacement fails too, it is stopped here: the caller only knows the kernel
+        it borrowed, and settles that one (a fresh kernel takes its place in the pool).
+        """
         for attempt in (1, 2):
             try:
                 if not kernel.km.is_alive():
@@ -431,6 +435,7 @@ class KernelPool:
                 return kernel
             except Exception as err:
                 if attempt == 2:
+                    self._forget(kernel)
                     raise
                 log.warning("noyau %s remplacé : %s", kernel.number, err)
                 kernel = self._replace(kernel)
