@@ -618,3 +618,10 @@ def test_the_kernel_state_without_altair_nor_polars(snapshot: dict[str, Any], tm
     finally:
         os.environ.clear()
         os.environ.update(environ)
+
+
+def test_run_many_without_a_callback(world: World, tmp_path: Path) -> None:
+    jobs = [(tmp_path / "in.ipynb", tmp_path / f"{n}" / "out.ipynb", {"n": n}) for n in (1, 2)]
+    with KernelPool(1) as pool:
+        assert pool.run_many(jobs) == [None, None]
+    assert [params for _, params in world.runs] == [{"n": 1}, {"n": 2}]
