@@ -716,3 +716,33 @@ def test_a_sheet_without_cell_references_is_counted_row_by_row(tmp_path: Path) -
     assert _problems(folder) == [
         "communes.xlsx, ligne 3, colonne « date_adhesion », valeur « #DIV/0! » : cellule C3 "
         "en erreur"]
+
+
+def test_bad_cells_outside_the_table_have_no_column(tmp_path: Path) -> None:
+    """Formulas never calculated (no stored value) left and right of a table starting at B:
+    fastexcel sees no value in their columns, so they fall outside the header's span."""
+    import re
+
+    import xlsxwriter
+
+    from tests.test_excel import _rewrite_sheet
+
+    folder = write_folder(tmp_path)
+    (folder / "communes.csv").unlink()
+    book = folder / "communes.xlsx"
+    with xlsxwriter.Workbook(book) as workbook:
+        sheet = workbook.add_worksheet("communes")
+        for r, line in enumerate(COMMUNES.splitlines()):
+            sheet.write_row(r, 1, line.split(","))  # B to F
+
+    def add_formulas(xml: str) -> str:
+        xml = re.sub(r'(<row r="3"[^>]*>)', r'\1<c r="A3"><f>1+1</f></c>', xml, count=1)
+        return re.sub(r'(<row r="3"[^>]*>.*?)</row>', r'\1<c r="G3"><f>2+2</f></c></row>', xml,
+                      count=1)
+
+    _rewrite_sheet(book, "xl/worksheets/sheet1.xml", add_formulas)
+    reason = ("formule sans résultat enregistré (ouvrir le classeur dans Excel ou "
+              "LibreOffice, recalculer et enregistrer)")
+    assert _problems(folder) == [
+        f"communes.xlsx, ligne 3, valeur « =1+1 » : cellule A3 : {reason}",
+        f"communes.xlsx, ligne 3, valeur « =2+2 » : cellule G3 : {reason}"]
