@@ -1,5 +1,6 @@
 """The pool of warm kernels: isolation between runs, byte-identity with cold papermill,
-failing cells, dead kernels."""
+failing cells, dead kernels, a failed run's changes undone, warm-ups and resets failing in
+real kernels (the other failure paths, by fault injection: test_kernels_failures.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 from papermill.exceptions import PapermillExecutionError
 
 from mutualisation.config import CHART_MODE_VARIABLE
+from mutualisation.run import kernels
 from mutualisation.run.execute import _strip_volatile, execute
-from mutualisation.run.kernels import KernelPool
+from mutualisation.run.kernels import KernelPool, KernelPoolError
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
@@ -181,3 +183,86 @@ def test_dead_kernel_is_replaced(pool: KernelPool, tmp_path: Path) -> None:
     pool.execute(notebook, tmp_path / "after-death.ipynb", {"n": 4})
     nb = nbformat.read(tmp_path / "after-death.ipynb", as_version=4)
     assert nb.cells[-1].outputs[0]["text"] == "5\n"
+
+
+PROBE = """\
+import json, os, sys, warnings
+import altair as alt
+import polars as pl
+print(json.dumps({"environ": dict(os.environ), "path": sys.path, "cwd": os.getcwd(),
+                  "filters": [repr(f) for f in warnings.filters],
+                  "renderer": alt.renderers.active, "polars": pl.Config.state(if_set=True)},
+                 sort_keys=True))"""
+MESS = """\
+import os, sys, warnings
+import altair as alt
+import polars as pl
+os.environ["MUTUALISATION_TEST"] = "1"
+os.environ.pop("PATH", None)
+sys.path.insert(0, "/nulle/part")
+warnings.simplefilter("ignore")
+alt.renderers.enable("html")
+pl.Config.set_tbl_rows(2)
+os.chdir("/")
+raise RuntimeError("tout est sens dessus dessous")"""
+
+
+def test_a_failed_run_leaves_its_changes_to_no_later_run(pool: KernelPool,
+                                                         tmp_path: Path) -> None:
+    probe = make_notebook(tmp_path / "probe.ipynb", "n = 0", [PROBE])
+    mess = make_notebook(tmp_path / "mess.ipynb", "n = 0", [MESS])
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    replaced = pool.replaced_kernels
+    pool.execute(probe, tmp_path / "a" / "before.ipynb", {})
+    with pytest.raises(PapermillExecutionError, match="sens dessus dessous"):
+        pool.execute(mess, tmp_path / "b" / "mess.ipynb", {})
+    pool.execute(probe, tmp_path / "a" / "after.ipynb", {})
+    before, after = (nbformat.read(tmp_path / "a" / f"{name}.ipynb", as_version=4)
+                     .cells[-1].outputs[0]["text"] for name in ("before", "after"))
+    assert after == before
+    assert '"MUTUALISATION_TEST"' not in after and "/nulle/part" not in after
+    assert pool.replaced_kernels == replaced  # an error in a cell: the same kernel
+
+
+class _RecordingManager(kernels._PoolKernelManager):
+    pids: list[int] = []
+
+    def start_kernel(self, **kwargs: object) -> None:
+        super().start_kernel(**kwargs)
+        self.pids.append(self.provisioner.process.pid)
+
+
+@pytest.fixture
+def recorded_pids(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    pids: list[int] = []
+    monkeypatch.setattr(_RecordingManager, "pids", pids)
+    monkeypatch.setattr(kernels, "_PoolKernelManager", _RecordingManager)
+    return pids
+
+
+def test_a_real_warm_up_failure_is_named_and_its_kernel_stopped(
+        recorded_pids: list[int]) -> None:
+    pool = KernelPool(1, imports=(), warm_up="raise ValueError('tiède')\n")
+    with pytest.raises(KernelPoolError, match="^démarrage des noyaux impossible : noyau 1 : "
+                                              "ValueError : tiède$"):
+        pool.start()
+    (pid,) = recorded_pids
+    wait_for_exit(pid)
+    assert pool.kernel_pids() == []
+
+
+def test_a_real_kernel_failing_its_reset_twice(recorded_pids: list[int], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    notebook = make_notebook(tmp_path / "simple.ipynb", "n = 1", ["print(n + 1)"])
+    with KernelPool(1, imports=(), warm_up=None) as pool:
+        monkeypatch.setattr(kernels, "_RESET_CODE", "raise RuntimeError('pas de remise')\n")
+        with pytest.raises(KernelPoolError, match="^noyau 2 : RuntimeError : pas de remise$"):
+            pool.execute(notebook, tmp_path / "out.ipynb", {"n": 1})
+        wait_for_exit(recorded_pids[0])  # the first one, replaced, was stopped
+        monkeypatch.undo()
+        pool.execute(notebook, tmp_path / "out.ipynb", {"n": 20})
+        nb = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+        assert nb.cells[-1].outputs[0]["text"] == "21\n"
+    for pid in recorded_pids:
+        wait_for_exit(pid)

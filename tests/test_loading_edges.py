@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from mutualisation.data.problems import MAX_PROBLEMS_PER_FILE, DataError, Problem
+from mutualisation.data.read import TableSource, find_source
 from mutualisation.data.validate import check_year, describe, load_dataset
 from tests.conftest import ACTIONS, COMMUNES, PARTICIPATIONS, write_folder
 from tests.test_loading import BROKEN, _problems, _replace
@@ -642,3 +643,99 @@ def test_a_sheet_starting_lower_down_keeps_excels_row_numbers(tmp_path: Path) ->
     assert _problems(folder) == [
         "communes.xlsx, ligne 5, colonne « date_adhesion », valeur « 2017-13-01 » : date "
         "illisible (attendu AAAA-MM-JJ ou JJ/MM/AAAA)"]
+
+
+# --------------------------------------------------------------------------- coverage gaps
+
+
+def test_find_source_reads_the_sheet_names_itself(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    folder = write_folder(tmp_path / "data")
+    assert find_source(folder, "communes") == TableSource(folder / "communes.csv")
+    (folder / "actions.csv").unlink()
+    with xlsxwriter.Workbook(folder / "donnees.xlsx") as book:
+        book.add_worksheet("notes")
+        book.add_worksheet(" Actions ")  # names are compared trimmed, in any case
+    assert find_source(folder, "actions") == TableSource(folder / "donnees.xlsx", " Actions ")
+    assert find_source(folder, "actions").label == "donnees.xlsx (feuille «  Actions  »)"
+    (folder / "zzz.xlsx").write_bytes(b"pas un classeur")
+    assert find_source(folder, "actions") == Problem(
+        "zzz.xlsx", "classeur illisible : ce n'est pas un fichier .xlsx (fichier corrompu, "
+        "ou d'un autre format renommé en .xlsx)")
+
+
+def test_a_missing_data_folder_is_one_problem(tmp_path: Path) -> None:
+    assert _problems(tmp_path / "absente") == [
+        f"{tmp_path / 'absente'} : dossier de données introuvable"]
+
+
+def test_a_null_character_names_its_line(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "data")
+    (folder / "communes.csv").write_bytes(COMMUNES.encode() + b"59004,Del\0ta,2015-01-01,,1\n")
+    assert _problems(folder) == [
+        "communes.csv, ligne 5 : caractère nul (\\x00) : ce n'est pas un fichier texte CSV"]
+
+
+def test_describe_a_table_without_a_known_source(small_data: Path) -> None:
+    import dataclasses
+
+    ds = load_dataset(small_data)
+    sources = {k: v for k, v in ds.sources.items() if k != "actions"}
+    assert "  actions         : 3\n" in describe(dataclasses.replace(ds, sources=sources))
+
+
+def test_a_sheet_without_cell_references_is_counted_row_by_row(tmp_path: Path) -> None:
+    """Excel and xlsxwriter always write ``r="C3"`` on rows and cells; the format does not
+    require it. Without it, rows and columns are counted as they come, and an error cell is
+    still named by its line, its column and its reference."""
+    import re
+
+    import xlsxwriter
+
+    from tests.test_excel import _rewrite_sheet
+
+    folder = write_folder(tmp_path)
+    (folder / "communes.csv").unlink()
+    book = folder / "communes.xlsx"
+    with xlsxwriter.Workbook(book) as workbook:
+        sheet = workbook.add_worksheet("communes")
+        for r, line in enumerate(COMMUNES.splitlines()):
+            sheet.write_row(r, 0, line.split(","))
+        sheet.write_formula(2, 2, "=1/0", None, "#DIV/0!")  # C3: date_adhesion of Beta
+    _rewrite_sheet(book, "xl/worksheets/sheet1.xml",
+                   lambda xml: re.sub(r' (r|spans)="[^"]*"', "", xml))
+    assert ' r="' not in zipfile.ZipFile(book).read("xl/worksheets/sheet1.xml").decode()
+    assert _problems(folder) == [
+        "communes.xlsx, ligne 3, colonne « date_adhesion », valeur « #DIV/0! » : cellule C3 "
+        "en erreur"]
+
+
+def test_bad_cells_outside_the_table_have_no_column(tmp_path: Path) -> None:
+    """Formulas never calculated (no stored value) left and right of a table starting at B:
+    fastexcel sees no value in their columns, so they fall outside the header's span."""
+    import re
+
+    import xlsxwriter
+
+    from tests.test_excel import _rewrite_sheet
+
+    folder = write_folder(tmp_path)
+    (folder / "communes.csv").unlink()
+    book = folder / "communes.xlsx"
+    with xlsxwriter.Workbook(book) as workbook:
+        sheet = workbook.add_worksheet("communes")
+        for r, line in enumerate(COMMUNES.splitlines()):
+            sheet.write_row(r, 1, line.split(","))  # B to F
+
+    def add_formulas(xml: str) -> str:
+        xml = re.sub(r'(<row r="3"[^>]*>)', r'\1<c r="A3"><f>1+1</f></c>', xml, count=1)
+        return re.sub(r'(<row r="3"[^>]*>.*?)</row>', r'\1<c r="G3"><f>2+2</f></c></row>', xml,
+                      count=1)
+
+    _rewrite_sheet(book, "xl/worksheets/sheet1.xml", add_formulas)
+    reason = ("formule sans résultat enregistré (ouvrir le classeur dans Excel ou "
+              "LibreOffice, recalculer et enregistrer)")
+    assert _problems(folder) == [
+        f"communes.xlsx, ligne 3, valeur « =1+1 » : cellule A3 : {reason}",
+        f"communes.xlsx, ligne 3, valeur « =2+2 » : cellule G3 : {reason}"]
