@@ -68,9 +68,21 @@ def first_full_year(bilan: Bilan, threshold: int) -> int | None:
     return since
 
 
+def no_action(bilan: Bilan) -> bool:
+    """True when no action is inscribed at the reference date: a schéma just started."""
+    return bilan.indicators["actions_inscrites"] == 0
+
+
 def headline(bilan: Bilan) -> str:
     """The headline in the style of a press release, then the lead paragraph."""
     figures, year = bilan.indicators, bilan.year
+    if no_action(bilan):
+        members = plural(figures["communes_membres"], "commune membre", "communes membres")
+        return (f"<h2>Aucune action inscrite au {fr_date(reference_date(year))}</h2>"
+                + paragraph(f"Le schéma de mutualisation ne compte encore aucune action : "
+                            f"les {members} de l’intercommunalité n’ont pas encore de "
+                            "participation à mesurer. Les chiffres et les graphiques du bilan "
+                            "apparaîtront avec les premières actions inscrites.", "chapeau"))
     parts = figures["part_communes_participantes"]
     start = bilan.dataset.first_year
     deployed = figures["actions_deployees"]
@@ -114,6 +126,8 @@ def key_figure_rows(bilan: Bilan) -> list[tuple[str, float, float | None, str]]:
 
     for key in ("communes_membres", "actions_inscrites", "actions_deployees"):
         add(labels.KEY_FIGURES[key], key)
+    if no_action(bilan):  # nothing else to count yet
+        return rows[:2]
     add(labels.deployed_in(bilan.year), "actions_deployees_annee")
     add(labels.KEY_FIGURES["participations_actives"], "participations_actives")
     for k in bilan.thresholds:
@@ -153,6 +167,9 @@ def key_figures(bilan: Bilan) -> pl.DataFrame:
 def actions_text(bilan: Bilan) -> str:
     """What was deployed, what is waiting."""
     figures = bilan.indicators
+    if no_action(bilan):
+        return paragraph(f"Aucune action n’est inscrite au schéma au "
+                         f"{fr_date(reference_date(bilan.year))}.")
     waiting = _labels(bilan.actions, ~pl.col("deployee"))
     if bilan.year > bilan.dataset.first_year:
         text = paragraph(
@@ -180,6 +197,11 @@ def communes_text(bilan: Bilan) -> str:
     """How widely the member communes take part."""
     figures = bilan.indicators
     members = figures["communes_membres"]
+    if no_action(bilan):
+        who = plural(members, "commune membre", "communes membres")
+        return paragraph(f"{'La' if members == 1 else 'Les'} {who} ne "
+                         f"{'participe' if members == 1 else 'participent'} encore à aucune "
+                         "action : le schéma n’en compte pas.")
     mean = figures["moyenne_actions_par_commune"]
     text = paragraph(f"Au {fr_date(reference_date(bilan.year))}, une commune membre participe en "
               f"moyenne à {fr_decimal(mean, 1)} actions déployées.")
