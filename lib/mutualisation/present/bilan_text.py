@@ -12,6 +12,7 @@ from html import escape
 
 import polars as pl
 
+from mutualisation.compute import indicators
 from mutualisation.compute.bilan import Bilan
 from mutualisation.data.model import reference_date
 from mutualisation.formatting import fr_date, fr_decimal, fr_int, fr_percent, fr_signed_int, plural
@@ -221,27 +222,97 @@ def communes_text(bilan: Bilan) -> str:
     return text
 
 
+def _merger_items(bilan: Bilan, merged: pl.DataFrame) -> tuple[list[str], set[str]]:
+    """One line per commune nouvelle of the year: « Terval naît de la fusion de … »; and the
+    codes of the communes nouvelles that join on the day of their merger (told here)."""
+    communes = bilan.dataset.communes
+    names = dict(communes.select("code_insee", "nom").iter_rows())
+    joined = dict(communes.select("code_insee", "date_adhesion").iter_rows())
+    items, new = [], set()
+    for (day, successor), group in merged.group_by("date", "code_successeur",
+                                                   maintain_order=True):
+        absorbed = sorted(group["nom"].to_list())
+        name = escape(names.get(successor, successor))
+        kept = joined.get(successor) is not None and joined[successor] < day
+        if not kept:
+            new.add(successor)
+        merged_names = enumeration([escape(n) for n in absorbed])
+        if kept:
+            how = (f"de la fusion de {merged_names} avec la commune dont elle garde le code "
+                   f"({escape(successor)})")
+            before = len(absorbed) + 1
+        else:
+            how = f"de la fusion de {merged_names}"
+            before = len(absorbed)
+        items.append(f"<li>Le {fr_date(day)}, {name} naît {how} : "
+                     f"{plural(before, 'commune membre', 'communes membres')} n’en font plus "
+                     "qu’une</li>")
+    return items, new
+
+
+def _count_change(bilan: Bilan, merged: int, left: int, joined: int) -> str:
+    """Why the member count moved, in a year with a merger."""
+    if bilan.previous is None:
+        return ""
+    before, now = bilan.previous["communes_membres"], bilan.indicators["communes_membres"]
+    reasons = [plural(merged, "commune absorbée par une fusion",
+                      "communes absorbées par une fusion")]
+    if left:
+        reasons.append(plural(left, "sortie", "sorties"))
+    if joined:
+        reasons.append(plural(joined, "adhésion", "adhésions"))
+    move = (f"passe de {fr_int(before)} à {fr_int(now)}" if now != before
+            else f"reste de {fr_int(now)}")
+    nobody = "" if left else ", sans qu’aucune commune ne quitte l’intercommunalité"
+    return paragraph(f"Le nombre de communes membres {move} : {enumeration(reasons)}{nobody}.")
+
+
 def changes_text(bilan: Bilan) -> str:
-    """Communes that joined or left during the year, and how they count."""
+    """Communes that joined, merged or left during the year, and how they count."""
     changes = bilan.changes
     if changes.height == 0:
         return paragraph(
             f"Aucune commune n’a rejoint ni quitté l’intercommunalité en {bilan.year}.")
+    extra = bilan.dataset.communes.select(
+        "code_insee", "code_successeur",
+        pl.col("adhesion_borne_inferieure").fill_null(False).alias("borne"))
+    changes = changes.join(extra, on="code_insee", how="left", maintain_order="left")
+    merged = changes.filter(pl.col("mouvement") == indicators.MERGED)
+    merger_items, new = _merger_items(bilan, merged)
+    # A commune nouvelle joining on the day of its merger is told by its merger.
+    others = changes.filter(
+        (pl.col("mouvement") != indicators.MERGED)
+        & ~((pl.col("mouvement") == indicators.JOINED) & pl.col("code_insee").is_in(sorted(new))))
     # One line per movement and date: the founding members of an intercommunality all
     # join on the same day and read as one sentence, not as a list of 85 lines.
-    grouped = (changes.group_by("mouvement", "date", maintain_order=True)
+    grouped = (others.group_by("mouvement", "date", "borne", maintain_order=True)
                .agg(pl.col("nom").sort()))
     items = []
-    for movement, day, names in grouped.select("mouvement", "date", "nom").iter_rows():
+    for movement, day, bound, names in grouped.select("mouvement", "date", "borne",
+                                                      "nom").iter_rows():
         verb = (("adhère", "adhèrent") if movement == "adhésion"
                 else ("quitte l’intercommunalité", "quittent l’intercommunalité"))
         who = plural(len(names), "commune", "communes")
-        items.append(f"<li>{who} {verb[len(names) > 1]} le {fr_date(day)} : "
-                     f"{enumeration([escape(n) for n in names])}</li>")
-    return (f"<ul>{''.join(items)}</ul>"
-            + paragraph("Une commune qui adhère en cours d’année compte parmi les membres au "
-                 "31 décembre, avec les actions auxquelles elle participe à cette date ; "
-                 "une commune sortie avant le 31 décembre n’est plus comptée."))
+        listed = enumeration([escape(n) for n in names])
+        if bound:
+            items.append(f"<li>{who} {'membre' if len(names) == 1 else 'membres'} au "
+                         f"{fr_date(day)}, première date connue (adhésion antérieure "
+                         f"possible) : {listed}</li>")
+        else:
+            items.append(f"<li>{who} {verb[len(names) > 1]} le {fr_date(day)} : {listed}</li>")
+    text = f"<ul>{''.join(merger_items + items)}</ul>"
+    if merger_items:
+        left = others.filter(pl.col("mouvement") == indicators.LEFT).height
+        joined = others.filter(pl.col("mouvement") == indicators.JOINED).height
+        text += _count_change(bilan, merged.height, left, joined)
+    text += paragraph("Une commune qui adhère en cours d’année compte parmi les membres au "
+                      "31 décembre, avec les actions auxquelles elle participe à cette date ; "
+                      "une commune sortie avant le 31 décembre n’est plus comptée.")
+    if merger_items:
+        text += paragraph("Les participations d’une commune absorbée par une fusion passent à la "
+                          "commune nouvelle à la date de la fusion, sauf aux actions auxquelles "
+                          "celle-ci participait déjà.")
+    return text
 
 
 def data_notes(bilan: Bilan) -> str:
