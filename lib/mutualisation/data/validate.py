@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from mutualisation.config import METADATA_FILE
+from mutualisation.data.mergers import carried_over, mergers
 from mutualisation.data.model import MAY_BE_EMPTY, REQUIRED, SCHEMAS, TABLES, Dataset
 from mutualisation.data.parameters import INSEE_PATTERN
 from mutualisation.data.problems import DataError, Problem, shown
@@ -468,4 +469,39 @@ def describe(dataset: Dataset) -> str:
         f"Données valides{flag}",
         *(count(table) for table in TABLES),
         f"  années couvertes: {dataset.first_year} à {dataset.last_year}",
+        *_merger_lines(dataset),
     ])
+
+
+def _merger_lines(dataset: Dataset) -> list[str]:
+    """What ``check`` says of the mergers: who merged into whom, and what becomes of the
+    participations left under an absorbed code."""
+    merged = mergers(dataset.communes)
+    if merged.is_empty():
+        return []
+
+    def fr(d: date) -> str:
+        return d.strftime("%d/%m/%Y")
+
+    names = dict(dataset.communes.select("code_insee", "nom").iter_rows())
+    lines = ["Fusions de communes (participations reprises par la commune nouvelle) :"]
+    for (day, successor), group in merged.group_by("date_sortie", "code_successeur",
+                                                   maintain_order=True):
+        absorbed = ", ".join(f"{n} ({c})" for c, n in group.select("code_insee", "nom")
+                             .iter_rows())
+        lines.append(f"  {fr(day)} : {absorbed} → {names.get(successor, '?')} ({successor})")
+    for row in carried_over(dataset.communes, dataset.participations).iter_rows(named=True):
+        old, new = row["code_origine"], row["code_insee"]
+        what = (f"reprise par {names.get(new, '?')} ({new}) dès le {fr(row['date_debut'])}"
+                if row["reprise"] else f"{names.get(new, '?')} ({new}) y participe déjà")
+        lines.append(f"  participation de {names.get(old, '?')} ({old}) à {row['action_id']} "
+                     f": {what}")
+    late = dataset.participations.join(
+        merged.select("code_insee", "date_sortie", "code_successeur"), on="code_insee"
+    ).filter(pl.col("date_debut") >= pl.col("date_sortie"))
+    for code, action, start, left, new in late.select(
+            "code_insee", "action_id", "date_debut", "date_sortie", "code_successeur").iter_rows():
+        lines.append(f"  attention : participation de {names.get(code, '?')} ({code}) à "
+                     f"{action} commencée le {fr(start)}, après sa fusion du {fr(left)} : "
+                     f"ignorée ; l'inscrire sous le code de {names.get(new, '?')} ({new})")
+    return lines
