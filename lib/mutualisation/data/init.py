@@ -128,9 +128,9 @@ def _metadata(epci: reference.Epci, schema_adopted: date | None,
         "illustratif": False,
         "annees": {"debut": years[0], "fin": years[1]},
         "description": (
-            f"Communes de l'intercommunalité {epci.nom} (SIREN {epci.siren}) d'après le référentiel officiel livré avec le paquet "
-            "(DGCL, INSEE, IGN ; Licence Ouverte / Etalab 2.0), écrites par mutualisation "
-            "init. Actions et participations à compléter."
+            f"Communes de l'intercommunalité {epci.nom} (SIREN {epci.siren}) d'après le "
+            "référentiel officiel livré avec le paquet (DGCL, INSEE, IGN ; Licence Ouverte / "
+            "Etalab 2.0), écrites par mutualisation init. Actions et participations à compléter."
         ),
         "referentiel": reference.editions(),
     }
