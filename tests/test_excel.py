@@ -79,7 +79,10 @@ def test_template_round_trip(tmp_path: Path) -> None:
     headers = {name: reader.load_sheet(name).to_polars().columns
                for name in reader.sheet_names if name != LISTS_SHEET}
     assert list(headers) == ["communes", "actions", "participations"]
-    frames = {name: frame.select(headers[name]) for name, frame in _frames().items()}
+    # The template's optional columns the CSV folder lacks stay empty.
+    frames = {name: frame.with_columns(pl.lit(None, pl.String).alias(h) for h in headers[name]
+                                       if h not in frame.columns).select(headers[name])
+              for name, frame in _frames().items()}
     folder = tmp_path / "xlsx"
     folder.mkdir()
     _write_book(folder / "donnees.xlsx", frames)
@@ -291,7 +294,8 @@ def test_template_sheets_headers_and_validation(small_data: Path, tmp_path: Path
     assert reader.sheet_names == ["communes", "actions", "participations", LISTS_SHEET]
     columns = {name: reader.load_sheet(name).to_polars().columns for name in reader.sheet_names}
     assert columns == {
-        "communes": ["code_insee", "nom", "date_adhesion", "date_sortie", "population"],
+        "communes": ["code_insee", "nom", "date_adhesion", "date_sortie", "population",
+                     "code_successeur", "adhesion_borne_inferieure"],
         "actions": ["action_id", "libelle", "date_inscription", "date_deploiement", "domaine"],
         "participations": ["code_insee", "action_id", "date_debut", "date_fin"],
         LISTS_SHEET: ["code_insee", "action_id"],

@@ -15,14 +15,17 @@ from mutualisation.compute.fiche import check_member
 from mutualisation.compute.indicators import member_communes
 from mutualisation.config import DATA_DIR, OUTPUTS_DIR
 from mutualisation.data.followup import WriteError, import_followup
+from mutualisation.data.init import FolderExists, InitError, init_data_folder
 from mutualisation.data.parameters import (
     ParameterError,
     Parameters,
     normalise_code,
+    valid_date,
     valid_thresholds,
     valid_year,
 )
 from mutualisation.data.problems import DataError, shown
+from mutualisation.data.reference import AmbiguousEpciError, ReferenceLookupError
 from mutualisation.data.template import write_template
 from mutualisation.data.validate import check_year, describe, load_dataset
 from mutualisation.export.index import write_index
@@ -381,6 +384,51 @@ def import_(
         fail(err.lines())
     print(result.report, end="")
     print(f"Écrits : {result.output} et {result.report_path}")
+
+
+#: How many candidates an ambiguous --epci lists before counting the rest.
+SHOWN_CANDIDATES = 20
+
+
+@app.command()
+@interruptible
+def init(
+    epci: Annotated[str, typer.Option(
+        "--epci", help="SIREN de l'intercommunalité (un ancien SIREN est suivi), ou son nom.")],
+    data: Annotated[Path, typer.Option(
+        "--data", readable=False, help="Dossier de données à créer.")],
+    schema_adopte_le: Annotated[str | None, typer.Option(
+        "--schema-adopte-le", metavar="DATE",
+        help="Date d'adoption du schéma (JJ/MM/AAAA ou AAAA-MM-JJ) : première année "
+        "couverte par les données.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Remplacer le dossier s'il existe déjà et n'est pas vide.")] = False,
+) -> None:
+    """Crée un dossier de données prêt pour check et report depuis le référentiel officiel
+    livré avec le paquet (communes membres et leur historique, fusions, contours), sans
+    réseau."""
+    adopted = None
+    if schema_adopte_le is not None:
+        try:
+            adopted = valid_date(schema_adopte_le)
+        except ParameterError as err:
+            fail([f"--schema-adopte-le : {err}"])
+    try:
+        result = init_data_folder(epci, data, schema_adopted=adopted, force=force)
+    except AmbiguousEpciError as err:
+        listed = [f"  {candidate.label()}" for candidate in err.candidates[:SHOWN_CANDIDATES]]
+        rest = len(err.candidates) - len(listed)
+        more = [f"  … et {plural(rest, 'autre', 'autres')} : préciser le nom ou donner le SIREN"]
+        fail([f"--epci : « {shown(epci)} » désigne "
+              f"{len(err.candidates)} intercommunalités :", *listed, *(more if rest else [])])
+    except ReferenceLookupError as err:
+        fail([f"--epci : {err}"])
+    except FolderExists as err:
+        fail([str(err)])
+    except InitError as err:
+        fail([str(err)], EXIT_FAILED)
+    for line in result.lines:
+        print(line)
 
 
 @app.callback()

@@ -11,7 +11,12 @@ inclusive, following the "Definitions" of DESIGN.md:
 - a participation is *active* at D when ``date_debut <= D`` and (``date_fin``
   is null or ``date_fin > D``);
 - the *number of actions* of a member commune counts the distinct actions
-  deployed at D in which it has an active participation.
+  deployed at D in which it has an active participation;
+- *mergers*: when a commune leaves with a ``code_successeur``, its participations
+  still active on its ``date_sortie`` carry over to the successor from that date,
+  unless the successor already takes part in that action
+  (:func:`mutualisation.data.mergers.with_mergers`). The member count can then fall
+  with nobody leaving the intercommunality.
 
 The work is done once for any number of years: the tables are cross-joined
 with a frame of years (see :func:`_prepare`), so that :func:`series` and the
@@ -32,6 +37,7 @@ from typing import Any
 
 import polars as pl
 
+from mutualisation.data.mergers import with_mergers
 from mutualisation.data.model import Dataset, reference_date
 from mutualisation.data.parameters import DEFAULT_THRESHOLDS
 
@@ -41,6 +47,8 @@ NO_DOMAIN = "non renseigné"
 #: Values of the ``mouvement`` column of :func:`membership_changes`.
 JOINED = "adhésion"
 LEFT = "sortie"
+#: A commune that left by merging into a commune nouvelle (it has a ``code_successeur``).
+MERGED = "fusion"
 
 _YEAR = "annee"
 _REF = "date_reference"
@@ -204,8 +212,7 @@ def _pairs_by_year(
 ) -> pl.LazyFrame:
     """Distinct active (member commune, inscribed action) pairs at D of every year."""
     return (
-        ds.participations.lazy()
-        .select("code_insee", "action_id", "date_debut", "date_fin")
+        with_mergers(ds.communes, ds.participations).lazy()
         .join(years, how="cross")
         .filter(is_active(pl.col(_REF)))
         .select(_PAIR)
@@ -467,8 +474,9 @@ def by_domain(ds: Dataset, year: int) -> pl.DataFrame:
 
 def membership_changes(ds: Dataset, year: int) -> pl.DataFrame:
     """Communes that joined (date_adhesion in the year) or left (date_sortie in the
-    year): code_insee, nom, mouvement ("adhésion" or "sortie"), date; sorted by
-    date, code_insee (then mouvement)."""
+    year): code_insee, nom, mouvement ("adhésion", "sortie", or "fusion" for a commune
+    that left with a ``code_successeur``), date; sorted by date, code_insee (then
+    mouvement)."""
     year = _check_year(year)
     communes = ds.communes.lazy()
     joined = communes.filter(_in_year("date_adhesion", pl.lit(year))).select(
@@ -477,8 +485,10 @@ def membership_changes(ds: Dataset, year: int) -> pl.DataFrame:
         pl.lit(JOINED).alias("mouvement"),
         pl.col("date_adhesion").alias("date"),
     )
+    movement = pl.when(pl.col("code_successeur").is_not_null()).then(pl.lit(MERGED))
     left = communes.filter(_in_year("date_sortie", pl.lit(year))).select(
-        "code_insee", "nom", pl.lit(LEFT).alias("mouvement"), pl.col("date_sortie").alias("date")
+        "code_insee", "nom", movement.otherwise(pl.lit(LEFT)).alias("mouvement"),
+        pl.col("date_sortie").alias("date"),
     )
     return pl.concat([joined, left]).sort("date", "code_insee", "mouvement").collect()
 

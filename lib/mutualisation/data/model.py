@@ -16,6 +16,8 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "date_adhesion": pl.Date(),
         "date_sortie": pl.Date(),
         "population": pl.Int64(),
+        "code_successeur": pl.String(),
+        "adhesion_borne_inferieure": pl.Boolean(),
     },
     "actions": {
         "action_id": pl.String(),
@@ -40,6 +42,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 TABLES: tuple[str, ...] = ("communes", "actions", "participations")
+
+#: Tables that may have no row: a schéma just started (``mutualisation init``) has no action.
+MAY_BE_EMPTY: tuple[str, ...] = ("actions", "participations")
 
 
 @dataclass(frozen=True)

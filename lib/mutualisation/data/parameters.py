@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,19 @@ def valid_thresholds(thresholds: object) -> tuple[int, ...]:
     if len(unique) > MAX_THRESHOLDS:
         raise ParameterError(f"trop de seuils : {len(unique)} (au plus {MAX_THRESHOLDS})")
     return unique
+
+
+def valid_date(text: str) -> date:
+    """A date written JJ/MM/AAAA or AAAA-MM-JJ, within :data:`YEAR_BOUNDS`; else
+    ParameterError."""
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            day = datetime.strptime(text.strip(), pattern).date()
+        except ValueError:
+            continue
+        valid_year(day.year)
+        return day
+    raise ParameterError(f"date invalide : « {text} » (attendu JJ/MM/AAAA ou AAAA-MM-JJ)")
 
 
 def normalise_code(code: object) -> str:

@@ -42,6 +42,13 @@ NOTES: dict[str, dict[str, str]] = {
         "date_sortie": "Date de sortie (fusion, retrait) ; laisser vide si la commune est "
                        f"toujours membre. {_DATE_HINT}",
         "population": "Population municipale (nombre entier). Facultatif.",
+        "code_successeur": "Pour une commune sortie par fusion dans une commune nouvelle : "
+                           "le code INSEE de celle-ci (une ligne de cette feuille). Ses "
+                           "participations en cours à la date de sortie passent à la commune "
+                           "nouvelle. Facultatif.",
+        "adhesion_borne_inferieure": "« oui » quand la date d'adhésion est seulement la "
+                                     "première date connue (la commune a pu adhérer avant). "
+                                     "Facultatif.",
     },
     "actions": {
         "action_id": "Identifiant court et stable de l'action (CAM, RGPD). Unique.",
@@ -60,7 +67,7 @@ NOTES: dict[str, dict[str, str]] = {
     },
 }
 
-_TEXT_COLUMNS = ("code_insee", "action_id")
+_TEXT_COLUMNS = ("code_insee", "action_id", "code_successeur")
 _KEYS = {"code_insee": "communes", "action_id": "actions"}
 
 
@@ -75,19 +82,26 @@ def _column_letter(index: int) -> str:
     return xlsxwriter.utility.xl_col_to_name(index)
 
 
-def _list_sources(book: xlsxwriter.Workbook, dataset: Dataset | None) -> dict[str, str]:
-    """The range each drop-down list of ``participations`` refers to."""
-    if dataset is None:
-        return {
-            column: f"={table}!${_column_letter(_columns(table).index(column))}$2:"
-                    f"${_column_letter(_columns(table).index(column))}${LAST_ROW}"
-            for column, table in _KEYS.items()
-        }
+def _list_sources(book: xlsxwriter.Workbook, dataset: Dataset | None,
+                  tables: tuple[str, ...] = TABLES) -> dict[str, str]:
+    """The range each drop-down list of ``participations`` refers to: the data set's values,
+    or the workbook's own sheet when there is no data set or its table is empty (and the
+    sheet is written)."""
+    own = {column: table for column, table in _KEYS.items()
+           if table in tables and (dataset is None or getattr(dataset, table).is_empty())}
+    sources = {
+        column: f"={table}!${_column_letter(_columns(table).index(column))}$2:"
+                f"${_column_letter(_columns(table).index(column))}${LAST_ROW}"
+        for column, table in own.items()
+    }
+    if dataset is None or len(own) == len(_KEYS):
+        return sources
     sheet = book.add_worksheet(LISTS_SHEET)
     sheet.hide()
     text = book.add_format({"num_format": "@"})
-    sources = {}
     for index, (column, table) in enumerate(_KEYS.items()):
+        if column in own:
+            continue
         frame: pl.DataFrame = getattr(dataset, table)
         values = sorted(v for v in frame[column].to_list() if v is not None)
         sheet.write_string(0, index, column)
@@ -99,12 +113,19 @@ def _list_sources(book: xlsxwriter.Workbook, dataset: Dataset | None) -> dict[st
     return sources
 
 
-def write_template(path: str | Path, dataset: Dataset | None = None) -> Path:
+def write_template(path: str | Path, dataset: Dataset | None = None,
+                   tables: tuple[str, ...] = TABLES) -> Path:
     """Write an empty workbook ready to fill with the three tables; return its path.
 
     With ``dataset``, the drop-down lists of ``participations`` offer its communes and
-    actions; without, those typed in the ``communes`` and ``actions`` sheets.
+    actions; without, those typed in the ``communes`` and ``actions`` sheets. ``tables``
+    chooses the sheets (``mutualisation init`` writes ``communes.csv`` apart, and a
+    workbook of ``actions`` and ``participations`` only).
     """
+    unknown = [t for t in tables if t not in TABLES]
+    if unknown or not tables:
+        raise ValueError(f"tables must be some of {TABLES}, got {tables!r}")
+    tables = tuple(t for t in TABLES if t in tables)
     path = Path(path)
     book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
     book.set_properties({
@@ -119,8 +140,8 @@ def write_template(path: str | Path, dataset: Dataset | None = None) -> Path:
     date_format = book.add_format({"num_format": "dd/mm/yyyy"})
     text_format = book.add_format({"num_format": "@"})
 
-    sheets = {table: book.add_worksheet(table) for table in TABLES}
-    lists = _list_sources(book, dataset)
+    sheets = {table: book.add_worksheet(table) for table in tables}
+    lists = _list_sources(book, dataset, tables)
     for table, sheet in sheets.items():
         sheet.freeze_panes(1, 0)
         for index, column in enumerate(_columns(table)):
@@ -164,7 +185,7 @@ def write_template(path: str | Path, dataset: Dataset | None = None) -> Path:
                 })
             else:
                 sheet.set_column(index, index, 40 if column in ("nom", "libelle") else 18)
-    sheets["communes"].activate()
+    sheets[tables[0]].activate()
     book.close()
     return path
 

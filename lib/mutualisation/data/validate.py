@@ -17,7 +17,8 @@ from pathlib import Path
 import polars as pl
 
 from mutualisation.config import METADATA_FILE
-from mutualisation.data.model import REQUIRED, SCHEMAS, TABLES, Dataset
+from mutualisation.data.mergers import carried_over, mergers
+from mutualisation.data.model import MAY_BE_EMPTY, REQUIRED, SCHEMAS, TABLES, Dataset
 from mutualisation.data.parameters import INSEE_PATTERN
 from mutualisation.data.problems import DataError, Problem, shown
 from mutualisation.data.read import (
@@ -84,10 +85,23 @@ def _integer(column: str) -> pl.Expr:
     return pl.when(text.str.contains(r"^\d+$")).then(text.cast(pl.Int64, strict=False))
 
 
+#: How a yes/no cell may be written (case and spaces ignored); an empty cell is null.
+_BOOLEANS = {"oui": True, "vrai": True, "true": True, "1": True, "x": True,
+             "non": False, "faux": False, "false": False, "0": False}
+
+#: Columns holding an INSEE code.
+_INSEE_COLUMNS = ("code_insee", "code_successeur")
+
+
+def _boolean(column: str) -> pl.Expr:
+    return _clean(column).str.to_lowercase().replace_strict(
+        _BOOLEANS, default=None, return_dtype=pl.Boolean)
+
+
 def check_table(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
     """Check one table on its own (required columns and values, INSEE codes, dates, integers,
-    duplicate keys, dates in order) and return it typed (or None when it can't be), with the
-    problems found."""
+    yes/no values, duplicate keys, dates in order) and return it typed (or None when it
+    can't be), with the problems found."""
     frame, label, schema = raw.frame, raw.label, SCHEMAS[raw.table]
     missing = [c for c in REQUIRED[raw.table] if c not in frame.columns]
     if missing:
@@ -97,15 +111,17 @@ def check_table(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
                     line=raw.header_line, column=c)
             for c in missing
         ]
-    if frame.height == 0:
+    if frame.height == 0 and raw.table not in MAY_BE_EMPTY:
         return None, [Problem(label, "la table ne contient aucune ligne")]
 
     frame = frame.with_columns(pl.lit(None, pl.String).alias(c)
                                for c in schema if c not in frame.columns)
     typed_exprs = []
     for column, dtype in schema.items():
-        if column == "code_insee":
+        if column in _INSEE_COLUMNS:
             typed_exprs.append(_insee(column))
+        elif dtype == pl.Boolean():
+            typed_exprs.append(_boolean(column))
         elif dtype == pl.Date():
             typed_exprs.append(_date(column))
         elif dtype == pl.Int64():
@@ -123,7 +139,7 @@ def check_table(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
         if column in REQUIRED[raw.table]:
             problems += _problems(typed.filter(~present), label, column,
                                   "valeur obligatoire manquante")
-        if column == "code_insee":
+        if column in _INSEE_COLUMNS:
             bad = typed.filter(present & ~new.str.contains(INSEE_PATTERN))
             problems += _problems(bad, label, column,
                                   "code INSEE mal formé (5 caractères : 59350, 2A004…)")
@@ -134,6 +150,9 @@ def check_table(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
         elif dtype == pl.Int64():
             bad = typed.filter(present & new.is_null())
             problems += _problems(bad, label, column, "nombre entier attendu")
+        elif dtype == pl.Boolean():
+            bad = typed.filter(present & new.is_null())
+            problems += _problems(bad, label, column, "oui ou non attendu")
 
     key = {"communes": "code_insee", "actions": "action_id"}.get(raw.table)
     if key is not None:
@@ -244,6 +263,29 @@ def _check_participations(
     return problems
 
 
+def _check_successors(communes: pl.DataFrame, label: str) -> list[Problem]:
+    """A commune that left by a merger names a commune of the table, and the date it left."""
+    merged = communes.filter(pl.col("code_successeur").is_not_null()
+                             & pl.col("code_successeur").str.contains(INSEE_PATTERN))
+    known = communes["code_insee"].drop_nulls().implode()
+    rows = merged.select(LINE, "code_insee", "code_successeur", "__raw_code_successeur",
+                         "date_sortie")
+    problems = []
+    for line, code, successor, raw, left in rows.iter_rows():
+        if successor == code:
+            message = "la commune nouvelle ne peut pas être la commune elle-même"
+        elif left is None:
+            message = ("code_successeur sans date_sortie : indiquer la date de la fusion "
+                       "dans date_sortie")
+        elif successor not in known[0]:
+            message = "commune nouvelle absente de la table communes"
+        else:
+            continue
+        problems.append(Problem(label, message, line=line, column="code_successeur",
+                                value=raw or ""))
+    return problems
+
+
 def _cleanly_typed(
     typed: dict[str, pl.DataFrame],
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -308,7 +350,8 @@ def _read_metadata(path: Path) -> _Meta | Problem:
 
 def _covered_years(communes: pl.DataFrame, actions: pl.DataFrame,
                    participations: pl.DataFrame) -> tuple[int, int]:
-    """From the first inscription to the last dated event of the data."""
+    """From the first inscription to the last dated event of the data (with no action yet:
+    the year of the last dated event)."""
     first = actions["date_inscription"].min()
     last = max(
         d for d in (
@@ -318,6 +361,8 @@ def _covered_years(communes: pl.DataFrame, actions: pl.DataFrame,
                                 (participations, _DATE_COLUMNS["participations"]))
         ) if d is not None
     )
+    if first is None:
+        return last.year, last.year
     return first.year, max(first.year, last.year)
 
 
@@ -365,6 +410,8 @@ def load_dataset(folder: str | Path) -> Dataset:
             problems.append(read)
         else:
             meta = read
+    if "communes" in typed:
+        problems += _check_successors(typed["communes"], raws["communes"].label)
     if all(t in typed for t in TABLES):
         # The rules across tables run on the rows that typed cleanly, so that a file's
         # problems are reported together, not one stage per run.
@@ -424,4 +471,39 @@ def describe(dataset: Dataset) -> str:
         f"Données valides{flag}",
         *(count(table) for table in TABLES),
         f"  années couvertes: {dataset.first_year} à {dataset.last_year}",
+        *_merger_lines(dataset),
     ])
+
+
+def _merger_lines(dataset: Dataset) -> list[str]:
+    """What ``check`` says of the mergers: who merged into whom, and what becomes of the
+    participations left under an absorbed code."""
+    merged = mergers(dataset.communes)
+    if merged.is_empty():
+        return []
+
+    def fr(d: date) -> str:
+        return d.strftime("%d/%m/%Y")
+
+    names = dict(dataset.communes.select("code_insee", "nom").iter_rows())
+    lines = ["Fusions de communes (participations reprises par la commune nouvelle) :"]
+    for (day, successor), group in merged.group_by("date_sortie", "code_successeur",
+                                                   maintain_order=True):
+        absorbed = ", ".join(f"{n} ({c})" for c, n in group.select("code_insee", "nom")
+                             .iter_rows())
+        lines.append(f"  {fr(day)} : {absorbed} → {names.get(successor, '?')} ({successor})")
+    for row in carried_over(dataset.communes, dataset.participations).iter_rows(named=True):
+        old, new = row["code_origine"], row["code_insee"]
+        what = (f"reprise par {names.get(new, '?')} ({new}) dès le {fr(row['date_debut'])}"
+                if row["reprise"] else f"{names.get(new, '?')} ({new}) y participe déjà")
+        lines.append(f"  participation de {names.get(old, '?')} ({old}) à {row['action_id']} "
+                     f": {what}")
+    late = dataset.participations.join(
+        merged.select("code_insee", "date_sortie", "code_successeur"), on="code_insee"
+    ).filter(pl.col("date_debut") >= pl.col("date_sortie"))
+    for code, action, start, left, new in late.select(
+            "code_insee", "action_id", "date_debut", "date_sortie", "code_successeur").iter_rows():
+        lines.append(f"  attention : participation de {names.get(code, '?')} ({code}) à "
+                     f"{action} commencée le {fr(start)}, après sa fusion du {fr(left)} : "
+                     f"ignorée ; l'inscrire sous le code de {names.get(new, '?')} ({new})")
+    return lines

@@ -12,6 +12,7 @@ from html import escape
 
 import polars as pl
 
+from mutualisation.compute import indicators
 from mutualisation.compute.bilan import Bilan
 from mutualisation.data.model import reference_date
 from mutualisation.formatting import fr_date, fr_decimal, fr_int, fr_percent, fr_signed_int, plural
@@ -68,9 +69,21 @@ def first_full_year(bilan: Bilan, threshold: int) -> int | None:
     return since
 
 
+def no_action(bilan: Bilan) -> bool:
+    """True when no action is inscribed at the reference date: a schéma just started."""
+    return bilan.indicators["actions_inscrites"] == 0
+
+
 def headline(bilan: Bilan) -> str:
     """The headline in the style of a press release, then the lead paragraph."""
     figures, year = bilan.indicators, bilan.year
+    if no_action(bilan):
+        members = plural(figures["communes_membres"], "commune membre", "communes membres")
+        return (f"<h2>Aucune action inscrite au {fr_date(reference_date(year))}</h2>"
+                + paragraph(f"Le schéma de mutualisation ne compte encore aucune action : "
+                            f"les {members} de l’intercommunalité n’ont pas encore de "
+                            "participation à mesurer. Les chiffres et les graphiques du bilan "
+                            "apparaîtront avec les premières actions inscrites.", "chapeau"))
     parts = figures["part_communes_participantes"]
     start = bilan.dataset.first_year
     deployed = figures["actions_deployees"]
@@ -114,6 +127,8 @@ def key_figure_rows(bilan: Bilan) -> list[tuple[str, float, float | None, str]]:
 
     for key in ("communes_membres", "actions_inscrites", "actions_deployees"):
         add(labels.KEY_FIGURES[key], key)
+    if no_action(bilan):  # nothing else to count yet
+        return rows[:2]
     add(labels.deployed_in(bilan.year), "actions_deployees_annee")
     add(labels.KEY_FIGURES["participations_actives"], "participations_actives")
     for k in bilan.thresholds:
@@ -153,6 +168,9 @@ def key_figures(bilan: Bilan) -> pl.DataFrame:
 def actions_text(bilan: Bilan) -> str:
     """What was deployed, what is waiting."""
     figures = bilan.indicators
+    if no_action(bilan):
+        return paragraph(f"Aucune action n’est inscrite au schéma au "
+                         f"{fr_date(reference_date(bilan.year))}.")
     waiting = _labels(bilan.actions, ~pl.col("deployee"))
     if bilan.year > bilan.dataset.first_year:
         text = paragraph(
@@ -180,6 +198,11 @@ def communes_text(bilan: Bilan) -> str:
     """How widely the member communes take part."""
     figures = bilan.indicators
     members = figures["communes_membres"]
+    if no_action(bilan):
+        who = plural(members, "commune membre", "communes membres")
+        return paragraph(f"{'La' if members == 1 else 'Les'} {who} ne "
+                         f"{'participe' if members == 1 else 'participent'} encore à aucune "
+                         "action : le schéma n’en compte pas.")
     mean = figures["moyenne_actions_par_commune"]
     text = paragraph(f"Au {fr_date(reference_date(bilan.year))}, une commune membre participe en "
               f"moyenne à {fr_decimal(mean, 1)} actions déployées.")
@@ -199,27 +222,97 @@ def communes_text(bilan: Bilan) -> str:
     return text
 
 
+def _merger_items(bilan: Bilan, merged: pl.DataFrame) -> tuple[list[str], set[str]]:
+    """One line per commune nouvelle of the year: « Terval naît de la fusion de … »; and the
+    codes of the communes nouvelles that join on the day of their merger (told here)."""
+    communes = bilan.dataset.communes
+    names = dict(communes.select("code_insee", "nom").iter_rows())
+    joined = dict(communes.select("code_insee", "date_adhesion").iter_rows())
+    items, new = [], set()
+    for (day, successor), group in merged.group_by("date", "code_successeur",
+                                                   maintain_order=True):
+        absorbed = sorted(group["nom"].to_list())
+        name = escape(names.get(successor, successor))
+        kept = joined.get(successor) is not None and joined[successor] < day
+        if not kept:
+            new.add(successor)
+        merged_names = enumeration([escape(n) for n in absorbed])
+        if kept:
+            how = (f"de la fusion de {merged_names} avec la commune dont elle garde le code "
+                   f"({escape(successor)})")
+            before = len(absorbed) + 1
+        else:
+            how = f"de la fusion de {merged_names}"
+            before = len(absorbed)
+        items.append(f"<li>Le {fr_date(day)}, {name} naît {how} : "
+                     f"{plural(before, 'commune membre', 'communes membres')} n’en font plus "
+                     "qu’une</li>")
+    return items, new
+
+
+def _count_change(bilan: Bilan, merged: int, left: int, joined: int) -> str:
+    """Why the member count moved, in a year with a merger."""
+    if bilan.previous is None:
+        return ""
+    before, now = bilan.previous["communes_membres"], bilan.indicators["communes_membres"]
+    reasons = [plural(merged, "commune absorbée par une fusion",
+                      "communes absorbées par une fusion")]
+    if left:
+        reasons.append(plural(left, "sortie", "sorties"))
+    if joined:
+        reasons.append(plural(joined, "adhésion", "adhésions"))
+    move = (f"passe de {fr_int(before)} à {fr_int(now)}" if now != before
+            else f"reste de {fr_int(now)}")
+    nobody = "" if left else ", sans qu’aucune commune ne quitte l’intercommunalité"
+    return paragraph(f"Le nombre de communes membres {move} : {enumeration(reasons)}{nobody}.")
+
+
 def changes_text(bilan: Bilan) -> str:
-    """Communes that joined or left during the year, and how they count."""
+    """Communes that joined, merged or left during the year, and how they count."""
     changes = bilan.changes
     if changes.height == 0:
         return paragraph(
             f"Aucune commune n’a rejoint ni quitté l’intercommunalité en {bilan.year}.")
+    extra = bilan.dataset.communes.select(
+        "code_insee", "code_successeur",
+        pl.col("adhesion_borne_inferieure").fill_null(False).alias("borne"))
+    changes = changes.join(extra, on="code_insee", how="left", maintain_order="left")
+    merged = changes.filter(pl.col("mouvement") == indicators.MERGED)
+    merger_items, new = _merger_items(bilan, merged)
+    # A commune nouvelle joining on the day of its merger is told by its merger.
+    others = changes.filter(
+        (pl.col("mouvement") != indicators.MERGED)
+        & ~((pl.col("mouvement") == indicators.JOINED) & pl.col("code_insee").is_in(sorted(new))))
     # One line per movement and date: the founding members of an intercommunality all
     # join on the same day and read as one sentence, not as a list of 85 lines.
-    grouped = (changes.group_by("mouvement", "date", maintain_order=True)
+    grouped = (others.group_by("mouvement", "date", "borne", maintain_order=True)
                .agg(pl.col("nom").sort()))
     items = []
-    for movement, day, names in grouped.select("mouvement", "date", "nom").iter_rows():
+    for movement, day, bound, names in grouped.select("mouvement", "date", "borne",
+                                                      "nom").iter_rows():
         verb = (("adhère", "adhèrent") if movement == "adhésion"
                 else ("quitte l’intercommunalité", "quittent l’intercommunalité"))
         who = plural(len(names), "commune", "communes")
-        items.append(f"<li>{who} {verb[len(names) > 1]} le {fr_date(day)} : "
-                     f"{enumeration([escape(n) for n in names])}</li>")
-    return (f"<ul>{''.join(items)}</ul>"
-            + paragraph("Une commune qui adhère en cours d’année compte parmi les membres au "
-                 "31 décembre, avec les actions auxquelles elle participe à cette date ; "
-                 "une commune sortie avant le 31 décembre n’est plus comptée."))
+        listed = enumeration([escape(n) for n in names])
+        if bound:
+            items.append(f"<li>{who} {'membre' if len(names) == 1 else 'membres'} au "
+                         f"{fr_date(day)}, première date connue (adhésion antérieure "
+                         f"possible) : {listed}</li>")
+        else:
+            items.append(f"<li>{who} {verb[len(names) > 1]} le {fr_date(day)} : {listed}</li>")
+    text = f"<ul>{''.join(merger_items + items)}</ul>"
+    if merger_items:
+        left = others.filter(pl.col("mouvement") == indicators.LEFT).height
+        joined = others.filter(pl.col("mouvement") == indicators.JOINED).height
+        text += _count_change(bilan, merged.height, left, joined)
+    text += paragraph("Une commune qui adhère en cours d’année compte parmi les membres au "
+                      "31 décembre, avec les actions auxquelles elle participe à cette date ; "
+                      "une commune sortie avant le 31 décembre n’est plus comptée.")
+    if merger_items:
+        text += paragraph("Les participations d’une commune absorbée par une fusion passent à la "
+                          "commune nouvelle à la date de la fusion, sauf aux actions auxquelles "
+                          "celle-ci participait déjà.")
+    return text
 
 
 def data_notes(bilan: Bilan) -> str:

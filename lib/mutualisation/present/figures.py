@@ -14,12 +14,26 @@ from mutualisation.compute.indicators import NO_DOMAIN
 from mutualisation.present import charts
 
 
-def _named(figures: dict[str, Any]) -> dict[str, Any]:
-    return {name: charts.named(chart, name) for name, chart in sorted(figures.items())}
+class Figures(dict):
+    """Charts by figure name; a chart the report does not draw reads as None, which a
+    notebook cell displays as nothing (``figures["domaines"]`` of a schéma with no action)."""
+
+    def __missing__(self, name: str) -> None:
+        return None
 
 
-def bilan_figures(bilan: Bilan) -> dict[str, Any]:
-    """The charts of the bilan, by file stem (the map only when the data has outlines)."""
+def _named(figures: dict[str, Any]) -> Figures:
+    return Figures((name, charts.named(chart, name)) for name, chart in sorted(figures.items()))
+
+
+def bilan_figures(bilan: Bilan) -> Figures:
+    """The charts of the bilan, by file stem (the map only when the data has outlines).
+
+    A schéma with no action inscribed at the reference date has no chart: every figure reads
+    as None and the bilan says so in words (:mod:`mutualisation.present.bilan_text`).
+    """
+    if bilan.indicators["actions_inscrites"] == 0:
+        return Figures()
     figures: dict[str, Any] = {
         "actions_par_annee": charts.actions_by_year(bilan.series),
         "actions_deployees_annee": charts.deployed_this_year(bilan.actions),
@@ -35,7 +49,7 @@ def bilan_figures(bilan: Bilan) -> dict[str, Any]:
     return _named(figures)
 
 
-def fiche_figures(fiche: Fiche) -> dict[str, Any]:
+def fiche_figures(fiche: Fiche) -> Figures:
     """The charts of the commune sheet, by file stem."""
     # Every domain of the data: a domain keeps its colour on both action charts.
     domains = fiche.dataset.actions["domaine"].fill_null(NO_DOMAIN).unique().to_list()
