@@ -333,8 +333,10 @@ def template(
     force: Annotated[bool, typer.Option(
         "--force", help="Remplacer le classeur s'il existe déjà.")] = False,
 ) -> None:
-    """Écrit un classeur Excel vide, prêt à remplir (feuilles communes, actions,
-    participations), avec les listes déroulantes tirées des données."""
+    """Écrit un classeur Excel vide à remplir (communes, actions, participations).
+
+    Ses listes déroulantes sont tirées des données de DATA.
+    """
     if out.suffix.lower() != ".xlsx":
         fail([f"--out : « {out} » doit être un classeur .xlsx"])
     if out.exists() and not force:
@@ -373,8 +375,10 @@ def import_(
         help="Début des cellules X d'une action sans date de déploiement "
         "(JJ/MM/AAAA, AAAA-MM-JJ ou une année).")] = None,
 ) -> None:
-    """Convertit un tableau de suivi (tableau croisé ou liste) en DATA/participations.csv,
-    avec le rapport de conversion rapport_import.txt à côté."""
+    """Convertit un tableau de suivi en DATA/participations.csv, avec son rapport.
+
+    Tableau croisé (communes × actions) ou liste ; rapport écrit dans rapport_import.txt.
+    """
     try:
         result = import_followup(fichier, data, sheet=feuille, force=force,
                                  default_date=date_par_defaut)
@@ -404,9 +408,10 @@ def init(
     force: Annotated[bool, typer.Option(
         "--force", help="Remplacer le dossier s'il existe déjà et n'est pas vide.")] = False,
 ) -> None:
-    """Crée un dossier de données prêt pour check et report depuis le référentiel officiel
-    livré avec le paquet (communes membres et leur historique, fusions, contours), sans
-    réseau."""
+    """Crée un dossier de données depuis le référentiel officiel, sans réseau.
+
+    Communes, fusions, contours et classeur des actions à remplir, prêts pour check.
+    """
     adopted = None
     if schema_adopte_le is not None:
         try:
