@@ -61,7 +61,9 @@ def test_a_cycle_would_be_found() -> None:
 @pytest.mark.parametrize("layer", ["mutualisation.data", "mutualisation.compute"])
 def test_data_and_compute_do_not_import_altair(layer: str) -> None:
     """The figures of a year can be computed without the charting library."""
-    names = [p.stem for p in (PACKAGE / layer.split(".")[1]).glob("*.py") if p.stem != "__init__"]
+    folder = PACKAGE / layer.split(".")[1]
+    names = [".".join(p.relative_to(folder).with_suffix("").parts)
+             for p in folder.rglob("*.py") if p.stem != "__init__"]
     imports = "; ".join(f"import {layer}.{name}" for name in sorted(names))
     code = f"import sys; {imports}; assert 'altair' not in sys.modules, 'altair imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -145,6 +145,17 @@ def test_table_both_a_file_and_a_sheet_is_ambiguous(tmp_path: Path) -> None:
                and "donnees.xlsx (feuille « communes »)" in line for line in lines), lines
 
 
+def test_an_empty_sheet_gives_way_to_the_table_file(tmp_path: Path) -> None:
+    """A template's sheet left empty (mutualisation init, template) beside the table's own
+    file (written by mutualisation import) is no ambiguity: the file is read."""
+    folder = write_folder(tmp_path)
+    empty = {"communes": _frames()["communes"].head(0)}
+    _write_book(folder / "donnees.xlsx", empty)
+    dataset = load_dataset(folder)
+    assert dataset.sources["communes"] == folder / "communes.csv"
+    assert dataset.communes.height == 3
+
+
 def test_two_workbooks_with_the_sheet_are_ambiguous(tmp_path: Path) -> None:
     folder = write_folder(tmp_path)
     (folder / "actions.csv").unlink()

@@ -133,3 +133,22 @@ def test_help_is_in_french() -> None:
                  "Tableau de suivi", "rapport_import.txt"):
         assert text in result.stdout, text
     assert "import" in cli("--help").stdout
+
+
+@pytest.mark.parametrize(("sheet", "message"), [
+    ("Commune,Inconnue\nAlpha,X\n",
+     "s.csv, cellule B1, valeur « Inconnue » : action (en-tête) inconnue"),
+    ("Commune,Total\nAlpha,1\n",
+     "s.csv, ligne 1 : aucune colonne d'action reconnue : les en-têtes doivent être des "
+     "action_id ou des libellés de la table actions"),
+])
+def test_a_matrix_without_a_known_action_is_one_line_not_a_traceback(
+        folder: Path, tmp_path: Path, sheet: str, message: str) -> None:
+    source = tmp_path / "s.csv"
+    source.write_text(sheet, encoding="utf-8")
+    before = contents(folder)
+    result = cli("import", source, "--data", folder)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0].startswith(message)
+    assert contents(folder) == before

@@ -110,7 +110,7 @@ def test_ambiguous_and_unknown_names(tmp_path: Path) -> None:
         init_data_folder("Communauté de communes Cœur de", tmp_path / "a")
     assert "CC Coeur de France (SIREN 200036135, CC, département 18)" in str(err.value)
     assert len(err.value.candidates) > 1
-    with pytest.raises(UnknownEpciError, match="la plus proche : CC du Pays de la Châtaigneraie"):
+    with pytest.raises(UnknownEpciError, match="proches? : CC du Pays de la Châtaigneraie"):
         init_data_folder("Pays de la Chataigneraie-sur-Mer", tmp_path / "u")
     assert not (tmp_path / "a").exists() and not (tmp_path / "u").exists()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from mutualisation.config import DATA_DIR
 from tests.test_report import cli
 
 
@@ -36,6 +37,8 @@ def test_init_then_check_then_report_offline(tmp_path: Path) -> None:
     assert reported.returncode == 0, reported.stderr
     figures = json.loads((out / "2025" / "indicators.json").read_text(encoding="utf-8"))
     assert (figures["communes_membres"], figures["actions_inscrites"]) == (14, 0)
+    manifest = json.loads((out / "2025" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["referentiel"] == meta["referentiel"]  # the reference's editions
     page = (out / "2025" / "bilan.html").read_text(encoding="utf-8")
     assert "Aucune action n’est inscrite au schéma au 31 décembre 2025" in page
 
@@ -69,7 +72,7 @@ def test_a_long_list_of_candidates_is_cut(tmp_path: Path) -> None:
 def test_unknown_name_bad_date_and_existing_folder_are_one_line(tmp_path: Path) -> None:
     unknown = cli("init", "--epci", "zzz", "--data", str(tmp_path / "d"))
     assert (unknown.returncode, unknown.stderr) == (
-        2, "--epci : Aucune intercommunalité ne s'appelle « zzz ».\n")
+        2, "--epci : aucune intercommunalité ne s'appelle « zzz ».\n")
     bad_date = cli("init", "--epci", "243300316", "--data", str(tmp_path / "d"),
                    "--schema-adopte-le", "31/02/2019")
     assert (bad_date.returncode, bad_date.stderr) == (
@@ -85,3 +88,20 @@ def test_unknown_name_bad_date_and_existing_folder_are_one_line(tmp_path: Path) 
     replaced = cli("init", "--epci", "243300316", "--data", str(folder), "--force")
     assert replaced.returncode == 0, replaced.stderr
     assert not (folder / "notes.txt").exists() and (folder / "communes.csv").is_file()
+
+
+def test_init_then_import_then_check(tmp_path: Path) -> None:
+    """The two first steps of a new intercommunality: the folder from the reference, then
+    its follow-up spreadsheet; the workbook's empty sheets give way to the files."""
+    data = tmp_path / "mel"
+    assert cli("init", "--epci", "200093201", "--data", str(data)).returncode == 0
+    actions = (DATA_DIR / "actions.csv").read_text(encoding="utf-8")
+    (data / "actions.csv").write_text(actions, encoding="utf-8")
+    sheet = tmp_path / "suivi.csv"
+    sheet.write_text("Commune;CAM\nLille;X\nRoubaix;15/03/2020\n", encoding="cp1252")
+    imported = cli("import", str(sheet), "--data", str(data))
+    assert imported.returncode == 0, imported.stderr
+    checked = cli("check", "--data", str(data))
+    assert checked.returncode == 0, checked.stderr
+    assert "participations  : 2 (participations.csv" in checked.stdout
+    assert "actions         : 37 (actions.csv" in checked.stdout

@@ -215,6 +215,9 @@ def _write(staging: Path, match: reference.EpciMatch,
             f"premier millésime du référentiel ({fr_date(first)}) : leur date d'adhésion est "
             "une borne (colonne adhesion_borne_inferieure) ; mettez la vraie date si vous la "
             "connaissez, surtout si le schéma est plus ancien.")
+    notes.append(f"{METADATA_FILE} déclare les années couvertes ({years[0]} à {years[1]}) : "
+                 "étendre sa clé « annees » quand les données d'une nouvelle année sont "
+                 "complètes.")
     notes.append("Les autres dates d'adhésion et de sortie sont le 1er janvier du millésime qui "
                  "constate le changement (au plus tard) ; les fusions sont à leur date.")
     no_population = communes.filter(pl.col("population").is_null()).height
@@ -271,7 +274,9 @@ def init_data_folder(epci: str, folder: Path, *, schema_adopted: date | None = N
     """
     match = reference.find_epci(epci)
     folder = Path(folder).absolute()
-    if folder.exists() and not force and (not folder.is_dir() or any(folder.iterdir())):
+    if folder.exists() and not folder.is_dir():
+        raise FolderExists(f"{folder} existe et n'est pas un dossier : choisissez un dossier.")
+    if folder.exists() and not force and any(folder.iterdir()):
         raise FolderExists(f"Le dossier {folder} existe déjà et n'est pas vide : choisissez un "
                         "autre dossier, ou --force pour le remplacer.")
     staging = _staging(folder)

@@ -70,6 +70,9 @@ class Dataset:
     #: The encoding each CSV table was decoded with (``UTF-8`` or ``Windows-1252``), by
     #: table name: detected, not declared, so ``mutualisation check`` shows it.
     encodings: dict[str, str] = field(default_factory=dict)
+    #: True when the years covered are declared by the metadata file (``annees``), not
+    #: deduced from the dates of the tables.
+    years_declared: bool = False
 
     @property
     def years(self) -> list[int]:

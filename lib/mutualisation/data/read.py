@@ -203,7 +203,8 @@ def find_source(folder: Path, table: str,
     """Where ``table`` is in ``folder``: its own file, else a sheet of the one workbook having it.
 
     ``sheets`` gives the sheet names of the folder's other workbooks (read when None).
-    A table found twice (two files, a file and a sheet, two sheets) is an error.
+    A table found twice (two files, a file and a sheet, two sheets) is an error, except a
+    sheet with no row beside the table's own file, which gives way to the file.
     """
     if sheets is None:
         sheets = {}
@@ -223,12 +224,20 @@ def find_source(folder: Path, table: str,
         return Problem(str(folder), f"table « {table} » introuvable (un fichier parmi "
                        f"{expected}, ou une feuille « {table} » dans un seul classeur .xlsx "
                        "du dossier)")
+    if len(files) == 1 and not any(has_rows(s, table) for s in in_books):
+        return files[0]  # an empty sheet (a template's, say) beside the table's own file
     names = ", ".join(s.label for s in found)
     if not in_books:
         return Problem(str(folder), f"table « {table} » en plusieurs exemplaires ({names}) : "
                        "n'en garder qu'un")
     return Problem(str(folder), f"table « {table} » ambiguë, trouvée à plusieurs endroits "
                    f"({names}) : ne la garder qu'à un seul (fichier ou feuille de classeur)")
+
+
+def has_rows(source: TableSource, table: str) -> bool:
+    """Whether the table at ``source`` has a row below its header (True when unreadable)."""
+    raw = read_table(source, table)
+    return isinstance(raw, list) or raw.frame.height > 0
 
 
 def decode(data: bytes, name: str) -> tuple[str, str] | Problem:

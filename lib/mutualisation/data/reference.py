@@ -210,7 +210,7 @@ def find_epci_by_siren(siren: str) -> EpciMatch:
     present = [y for y in years if siren in _member_sets(y)]
     if not present:
         raise UnknownEpciError(
-            f"Aucune intercommunalité de SIREN {siren} dans le référentiel "
+            f"aucune intercommunalité de SIREN {siren} dans le référentiel "
             f"({years[0]}–{years[-1]})."
         )
     last = present[-1]
@@ -272,8 +272,10 @@ def find_epci_by_name(name: str) -> EpciMatch:
     by_name = {_normalise(nom): siren for siren, nom in latest.select("siren", "nom").iter_rows()}
     close = difflib.get_close_matches(wanted, sorted(by_name), n=3, cutoff=0.6)
     suggestions = tuple(_epci(by_name[n], years[-1]) for n in close)
-    hint = f" ; la plus proche : {suggestions[0].label()}" if suggestions else ""
-    raise UnknownEpciError(f"Aucune intercommunalité ne s'appelle « {name} »{hint}.", suggestions)
+    listed = " ; ".join(s.label() for s in suggestions)
+    hint = (f" ; {'la plus proche' if len(suggestions) == 1 else 'les plus proches'} : {listed}"
+            if suggestions else "")
+    raise UnknownEpciError(f"aucune intercommunalité ne s'appelle « {name} »{hint}.", suggestions)
 
 
 # --- Membership ----------------------------------------------------------------------------

@@ -438,6 +438,7 @@ def load_dataset(folder: str | Path) -> Dataset:
         description=meta.description,
         sources=sources,
         encodings={t: raw.encoding for t, raw in raws.items() if raw.encoding is not None},
+        years_declared=meta.first_year is not None,
     )
 
 
@@ -445,10 +446,12 @@ def check_year(dataset: Dataset, year: int) -> None:
     """Raise DataError when ``year`` is outside the years the data covers."""
     if not dataset.first_year <= year <= dataset.last_year:
         where = str(dataset.sources.get("metadata", Path("données")))
+        declared = (" (années déclarées par sa clé « annees » : l'étendre quand les données "
+                    "d'une autre année sont complètes)" if dataset.years_declared else "")
         raise DataError([Problem(
             where,
             f"aucune donnée complète pour l'année {year} : le jeu de données couvre "
-            f"{dataset.first_year} à {dataset.last_year}",
+            f"{dataset.first_year} à {dataset.last_year}{declared}",
         )])
 
 

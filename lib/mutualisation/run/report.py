@@ -14,6 +14,7 @@ failing notebook in ``OUT/.echec-Y/`` for debugging.
 from __future__ import annotations
 
 import errno
+import json
 import shutil
 import sys
 from collections.abc import Callable
@@ -71,7 +72,8 @@ def _versions() -> dict[str, str]:
 def manifest(dataset: Dataset, parameters: dict[str, Any],
              notebook: Path = BILAN_NOTEBOOK) -> dict[str, Any]:
     """What made a report: input files and their SHA-256, the notebook's parameters (its
-    data folder as the notebook got it), package versions."""
+    data folder as the notebook got it), package versions, and the editions of the official
+    reference when the data folder was written from it."""
     inputs = {
         path.name: sha256(path)
         for _, path in sorted(dataset.sources.items())
@@ -79,7 +81,7 @@ def manifest(dataset: Dataset, parameters: dict[str, Any],
     folder = next(iter(dataset.sources.values())).parent
     for extra in sorted(folder.glob("*.geojson")):
         inputs[extra.name] = sha256(extra)
-    return {
+    made = {
         "notebook": f"notebooks/{notebook.name}",
         "notebook_sha256": sha256(notebook),
         "donnees": parameters["donnees"],
@@ -87,6 +89,17 @@ def manifest(dataset: Dataset, parameters: dict[str, Any],
         "parametres": parameters,
         "versions": _versions(),
     }
+    # A folder written by `mutualisation init` names the editions of the official reference
+    # its communes come from: the report says which.
+    editions = _reference_editions(dataset.sources.get("metadata"))
+    return made if editions is None else {**made, "referentiel": editions}
+
+
+def _reference_editions(metadata: Path | None) -> Any:
+    """The ``referentiel`` entry of a data folder's metadata file, if any."""
+    if metadata is None:
+        return None
+    return json.loads(metadata.read_text(encoding="utf-8")).get("referentiel")
 
 
 def _disk_full(err: BaseException) -> bool:

@@ -9,6 +9,7 @@ from datetime import date
 
 import polars as pl
 
+from mutualisation.data.parameters import YEAR_BOUNDS
 from mutualisation.data.problems import Problem, shown
 
 #: Cells that say « takes part, date unknown », and « does not take part » (lower case).
@@ -18,7 +19,8 @@ NOES = ("non", "0", "-", "–", "—")
 TAKING_PART = ("marque", "date", "annee", "serie")
 # Excel's serial numbers of 1 January 1950 and 31 December 2100 (day 0 = 1899-12-30).
 _EXCEL_EPOCH = date(1899, 12, 30)
-_SERIALS = ((date(1950, 1, 1) - _EXCEL_EPOCH).days, (date(2100, 12, 31) - _EXCEL_EPOCH).days)
+_SERIALS = ((date(YEAR_BOUNDS[0], 1, 1) - _EXCEL_EPOCH).days,
+            (date(YEAR_BOUNDS[1], 12, 31) - _EXCEL_EPOCH).days)
 _EXPECTED = "attendu X, oui, 1 ou ✓, une date (JJ/MM/AAAA ou AAAA-MM-JJ), une année ou rien"
 
 
@@ -60,7 +62,7 @@ def cell_kind(value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
                               .str.to_date("%d/%m/%Y", strict=False)),
     )
     number = pl.when(low.str.contains(r"^\d{1,6}$")).then(low.cast(pl.Int64, strict=False))
-    year = pl.when(number.is_between(1900, 2100)).then(pl.date(number, 1, 1))
+    year = pl.when(number.is_between(*YEAR_BOUNDS)).then(pl.date(number, 1, 1))
     serial = pl.when(number.is_between(*_SERIALS)).then(
         pl.lit(_EXCEL_EPOCH) + pl.duration(days=number))
     kind = (pl.when(text.is_null() | (text == "")).then(pl.lit("vide"))

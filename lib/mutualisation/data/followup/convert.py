@@ -27,7 +27,7 @@ from mutualisation.data.followup.reference import Reference, read_reference, res
 from mutualisation.data.followup.shapes import Rows, Stats, list_rows, matrix_rows
 from mutualisation.data.followup.sheet import MATRIX, Sheet, find_header, read_sheet
 from mutualisation.data.problems import DataError, Problem
-from mutualisation.data.read import find_source, list_folder
+from mutualisation.data.read import find_source, has_rows, list_folder
 from mutualisation.files import os_reason, replacing
 from mutualisation.formatting import fr_int, plural
 
@@ -195,6 +195,8 @@ def _destination(folder: Path, force: bool) -> list[Problem]:
         if force:
             return []
         return [Problem(str(source.path), "existe déjà : --force pour le remplacer")]
+    if source.sheet is not None and not has_rows(source, "participations"):
+        return []  # an empty sheet (mutualisation init's workbook): the file will take over
     return [Problem(source.label, f"la table participations est déjà là : l'import écrit "
                     f"{OUTPUT_FILE}, retirer d'abord celle-ci du dossier")]
 

@@ -138,6 +138,12 @@ def _without_ignored_rows(rows: pl.DataFrame, sheet: Sheet, reference: Reference
     return marked.filter(~pl.col("__ignored")).drop("__said", "__ignored")
 
 
+#: The participations of a sheet that has none (the columns :func:`matrix_rows` gives).
+_NO_PARTICIPATIONS = pl.DataFrame(schema={
+    "__row": pl.Int64, "cell": pl.String, "written": pl.String, "action_id": pl.String,
+    "start": pl.Date, "unknown": pl.Boolean, "end": pl.Date})
+
+
 def matrix_rows(sheet: Sheet, header: Header, reference: Reference,
             stats: Stats) -> Rows:
     problems: list[Problem] = []
@@ -184,6 +190,14 @@ def matrix_rows(sheet: Sheet, header: Header, reference: Reference,
         else:
             seen[action] = col
     problems += _bad_cell_problems(sheet, header, [*commune_columns, *actions])
+    if not actions:  # nothing to read: say why, once, instead of unpivoting no column
+        if not problems:
+            problems.append(CellProblem(
+                sheet.label, "aucune colonne d'action reconnue : les en-têtes doivent être des "
+                "action_id ou des libellés de la table actions" + (
+                    " (elle est vide : la remplir d'abord)" if reference.actions.is_empty()
+                    else ""), line=header.row))
+        return Rows(_NO_PARTICIPATIONS, problems)
 
     commune = _first_filled(commune_columns).str.strip_chars()
     commune_col = (pl.coalesce(pl.when(pl.col(f"c{c}").str.strip_chars() != "").then(pl.lit(c))
