@@ -50,10 +50,12 @@ class Problem:
     column: str | None = None
     value: str | None = None
 
+    def place(self) -> list[str]:
+        """Where the problem is, before its column and value: the file, the line."""
+        return [self.file] + ([f"ligne {self.line}"] if self.line is not None else [])
+
     def __str__(self) -> str:
-        where = [self.file]
-        if self.line is not None:
-            where.append(f"ligne {self.line}")
+        where = self.place()
         if self.column is not None:
             where.append(f"colonne « {shown(self.column)} »")
         if self.value is not None:

@@ -10,7 +10,7 @@ from datetime import date
 import polars as pl
 
 from mutualisation.data.parameters import YEAR_BOUNDS
-from mutualisation.data.problems import Problem, shown
+from mutualisation.data.problems import Problem
 
 #: Cells that say « takes part, date unknown », and « does not take part » (lower case).
 MARKS = ("x", "oui", "1", "✓", "✔", "☑", "✅")
@@ -30,17 +30,9 @@ class CellProblem(Problem):
 
     cell: str | None = None
 
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.cell is not None:
-            where.append(f"cellule {self.cell}")
-        elif self.line is not None:
-            where.append(f"ligne {self.line}")
-        if self.column is not None:
-            where.append(f"colonne « {shown(self.column)} »")
-        if self.value is not None:
-            where.append(f"valeur « {shown(self.value)} »")
-        return shown(f"{', '.join(where)} : {self.message}", limit=None)
+    def place(self) -> list[str]:
+        """The file and the cell (the line when no cell is known)."""
+        return [self.file, f"cellule {self.cell}"] if self.cell is not None else super().place()
 
 
 def fr_date(d: date) -> str:
