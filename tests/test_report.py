@@ -19,7 +19,7 @@ from mutualisation.config import DATA_DIR, OUTPUTS_DIR
 from mutualisation.data.parameters import Parameters
 from mutualisation.run import report as report_module
 from tests.browser import assert_offline_page
-from tests.conftest import write_folder
+from tests.conftest import ACTIONS, COMMUNES, PARTICIPATIONS, write_folder
 
 # The small data set of conftest, worked out by hand for 31/12/2016:
 # members 59001, 59002 (59003 joins in 2017); inscribed CAM, RGPD, SIG; deployed CAM, RGPD
@@ -46,8 +46,9 @@ EXPECTED_2017 = {
 }
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mutualisation", *args],
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``mutualisation ARGS…`` in a new process, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "mutualisation", *map(str, args)],
                           capture_output=True, text=True, check=False)
 
 
@@ -498,3 +499,19 @@ def test_index_recovers_a_crashed_run_first(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "2019/bilan.html" in (out / "index.html").read_text(encoding="utf-8")
     assert leftovers(out) == []
+
+
+@pytest.mark.parametrize("args", [("report",), ("report", "--all-years"), ("fiches",)])
+def test_data_years_outside_the_bounds_of_a_report_are_one_line(tmp_path: Path,
+                                                                args: tuple[str, ...]) -> None:
+    """The year a command takes from the data (the last one, or every one) is checked like a
+    --year: one line, status 2, nothing written — not a traceback."""
+    def old(text: str) -> str:
+        return text.replace("2015", "1940").replace("2016", "1941").replace("2017", "1942")
+
+    data = write_folder(tmp_path / "data", old(COMMUNES), old(ACTIONS), old(PARTICIPATIONS))
+    out = tmp_path / "out"
+    result = cli(*args, "--data", data, "--out", out)
+    assert (result.returncode, result.stderr) == (
+        2, f"année invalide : {1940 if '--all-years' in args else 1942} (entre 1950 et 2100)\n")
+    assert not out.exists()

@@ -224,7 +224,8 @@ def report(
 ) -> None:
     """Écrit le bilan d'une année dans OUT/ANNÉE/ (notebook, HTML, PDF, Excel, indicateurs)."""
     check_workers(workers)
-    # The report pipeline imports nbformat (0.26 s measured here): not for check or index.
+    # The report pipeline imports nbformat (0.10 to 0.26 s measured here): not for check or
+    # index.
     from mutualisation.run.report import run_report
 
     thresholds = parse_thresholds(seuils)
@@ -232,18 +233,23 @@ def report(
         fail(["--year et --all-years s'excluent : choisir l'un ou l'autre"])
     # Checked once, here; everything below takes the parameters as valid.
     parameters = Parameters.checked(data.resolve(), parse_year(year), thresholds)
-    # Bad input stops the run before anything is written, the output folder included.
+    # Bad input stops the run before anything is written, the output folder included: the
+    # data, and the years it gives (each within the bounds of a report).
     try:
         dataset = load_dataset(data)
+        years = dataset.years if all_years else [parameters.year or dataset.last_year]
+        asked = [parameters.for_year(y) for y in years]
         if not all_years:
-            check_year(dataset, parameters.year or dataset.last_year)
+            check_year(dataset, years[0])
     except DataError as err:
         fail(err.lines())
+    except ParameterError as err:
+        fail([str(err)])
     check_out(out)
     with holding(out, sans_attendre):
         if not all_years:
             try:
-                run_report(parameters, out, log=say, dataset=dataset)
+                run_report(asked[0], out, log=say, dataset=dataset)
             except Interrupted:
                 raise
             except ReportError as err:
@@ -251,11 +257,10 @@ def report(
             refresh_index(out)
             return
 
-        jobs = [(f"bilan {y}",
-                 lambda executor, y=y: run_report(parameters.for_year(y), out,
-                                                  executor=executor, dataset=dataset,
-                                                  log=batch_log))
-                for y in dataset.years]
+        jobs = [(f"bilan {one.year}",
+                 lambda executor, one=one: run_report(one, out, executor=executor,
+                                                      dataset=dataset, log=batch_log))
+                for one in asked]
         _finish_batch(_batch(jobs, "Bilans", workers, out), out, "bilan écrit",
                       "bilans écrits")
 
@@ -285,6 +290,8 @@ def fiches(
         check_year(dataset, annee)
     except DataError as err:
         fail(err.lines())
+    except ParameterError as err:
+        fail([str(err)])
     members = member_communes(dataset, annee).select("code_insee", "nom")
     names = dict(members.iter_rows())
     if communes:
