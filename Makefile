@@ -66,7 +66,6 @@ lab: $(KERNEL_SPEC)
 ## test: lance toute la suite de tests (ruff, couches du paquet, tests unitaires, de bout en bout et JupyterLab, nbval)
 test: $(STAMP)
 	$(BIN)/ruff check lib tests scripts notebooks/*.ipynb
-	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg outputs/*/bilan.ipynb
 

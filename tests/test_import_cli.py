@@ -3,30 +3,17 @@ made here, as an analyst runs it."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.test_followup import ACTIONS, COMMUNES, messy, workbook
+from tests import test_followup
+from tests.test_followup import messy, workbook
+from tests.test_report import cli
 
 OUTPUTS = ("participations.csv", "rapport_import.txt")
-
-
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mutualisation", *map(str, args)],
-                          capture_output=True, text=True, check=False)
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    """A data folder with communes and actions, no participations yet."""
-    data = tmp_path / "donnees"
-    data.mkdir()
-    (data / "communes.csv").write_text(COMMUNES, encoding="utf-8")
-    (data / "actions.csv").write_text(ACTIONS, encoding="utf-8")
-    return data
+#: The data folder of the import tests (communes and actions, no participations yet).
+folder = test_followup.folder
 
 
 def contents(folder: Path) -> dict[str, bytes]:

@@ -123,7 +123,7 @@ class Parameters:
         return cls(
             resolve_data(data),
             None if year is None else valid_year(year),
-            valid_thresholds(list(thresholds) if isinstance(thresholds, tuple) else thresholds),
+            valid_thresholds(thresholds),
             None if code_insee is None else normalise_code(code_insee),
         )
 
