@@ -623,7 +623,7 @@ def naive_counts(ds: Dataset, year: int) -> tuple[dict[str, int], dict[str, int]
         if joined <= ref and (left is None or left > ref)
     }
     inscribed = {a for a, _, ins, *_ in ds.actions.iter_rows() if ins <= ref}
-    deployed = {a for a, _, _, dep, _ in ds.actions.iter_rows() if dep is not None and dep <= ref}
+    deployed = {a for a, _, _, dep, *_ in ds.actions.iter_rows() if dep is not None and dep <= ref}
     active = {
         (code, action)
         for code, action, start, end in ds.participations.iter_rows()

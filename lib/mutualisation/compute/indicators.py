@@ -107,15 +107,22 @@ def is_member(ref: pl.Expr) -> pl.Expr:
     return (pl.col("date_adhesion") <= ref) & (left.is_null() | (left > ref))
 
 
+def _stands(ref: pl.Expr) -> pl.Expr:
+    """An action has not left the schéma at ``ref``: no ``date_abandon``, or a later one."""
+    abandoned = pl.col("date_abandon")
+    return abandoned.is_null() | (abandoned > ref)
+
+
 def _is_inscribed(ref: pl.Expr) -> pl.Expr:
-    """An action is inscribed at ``ref``."""
-    return pl.col("date_inscription") <= ref
+    """An action is inscribed at ``ref`` (and not abandoned on or before it)."""
+    return (pl.col("date_inscription") <= ref) & _stands(ref)
 
 
 def _is_deployed(ref: pl.Expr) -> pl.Expr:
-    """An action is deployed at ``ref`` (never null: False when not deployed)."""
+    """An action is deployed at ``ref`` (never null: False when not deployed), and not
+    abandoned on or before it."""
     deployed = pl.col("date_deploiement")
-    return deployed.is_not_null() & (deployed <= ref)
+    return deployed.is_not_null() & (deployed <= ref) & _stands(ref)
 
 
 def is_active(ref: pl.Expr) -> pl.Expr:
@@ -194,7 +201,7 @@ def _actions_by_year(ds: Dataset, years: pl.LazyFrame) -> pl.LazyFrame:
     ref = pl.col(_REF)
     return (
         ds.actions.lazy()
-        .select("action_id", "domaine", "date_inscription", "date_deploiement")
+        .select("action_id", "domaine", "date_inscription", "date_deploiement", "date_abandon")
         .join(years, how="cross")
         .filter(_is_inscribed(ref))
         .select(
@@ -408,6 +415,12 @@ def actions_status(ds: Dataset, year: int) -> pl.DataFrame:
         .join(_participations_by_action(frames).drop(_YEAR), on="action_id", how="left")
         .sort("action_id")
     )
+
+
+def active_pairs(ds: Dataset, year: int) -> pl.DataFrame:
+    """Distinct (member commune, inscribed action) pairs with an active participation at D
+    (mergers applied), sorted: code_insee, action_id, deployee."""
+    return _prepare_year(ds, year).pairs.drop(_YEAR)
 
 
 def actions_per_commune(ds: Dataset, year: int) -> pl.DataFrame:

@@ -25,12 +25,19 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "date_inscription": pl.Date(),
         "date_deploiement": pl.Date(),
         "domaine": pl.String(),
+        "forme_juridique": pl.String(),
+        "date_abandon": pl.Date(),
     },
     "participations": {
         "code_insee": pl.String(),
         "action_id": pl.String(),
         "date_debut": pl.Date(),
         "date_fin": pl.Date(),
+    },
+    "populations": {
+        "code_insee": pl.String(),
+        "annee": pl.Int64(),
+        "population": pl.Int64(),
     },
 }
 
@@ -39,12 +46,16 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "communes": ("code_insee", "nom", "date_adhesion"),
     "actions": ("action_id", "libelle", "date_inscription"),
     "participations": ("code_insee", "action_id", "date_debut"),
+    "populations": ("code_insee", "annee", "population"),
 }
 
 TABLES: tuple[str, ...] = ("communes", "actions", "participations")
 
+#: Tables a data folder may leave out (read by their own modules: ``data/populations.py``).
+OPTIONAL_TABLES: tuple[str, ...] = ("populations",)
+
 #: Tables that may have no row: a schéma just started (``mutualisation init``) has no action.
-MAY_BE_EMPTY: tuple[str, ...] = ("actions", "participations")
+MAY_BE_EMPTY: tuple[str, ...] = ("actions", "participations", "populations")
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,9 @@ class Dataset:
     #: True when the years covered are declared by the metadata file (``annees``), not
     #: deduced from the dates of the tables.
     years_declared: bool = False
+    #: The optional ``populations`` table (code_insee, annee, population), None when the
+    #: folder has none: see :func:`mutualisation.compute.population.population_for_year`.
+    populations: pl.DataFrame | None = None
 
     @property
     def years(self) -> list[int]:

@@ -17,6 +17,8 @@ from pathlib import Path
 import polars as pl
 
 from mutualisation.config import METADATA_FILE
+from mutualisation.data import populations as population_table
+from mutualisation.data.action_rules import check_abandoned, check_actions, summary_lines
 from mutualisation.data.mergers import carried_over, mergers
 from mutualisation.data.model import MAY_BE_EMPTY, REQUIRED, SCHEMAS, TABLES, Dataset
 from mutualisation.data.parameters import INSEE_PATTERN
@@ -172,10 +174,14 @@ def check_table(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
         # The text as written, to quote it in messages of the later checks.
         *(pl.col(c).alias(f"__raw_{c}") for c in schema),
     )
-    start, end = {"communes": ("date_adhesion", "date_sortie"),
-                  "actions": ("date_inscription", "date_deploiement"),
-                  "participations": ("date_debut", "date_fin")}[raw.table]
-    problems += _ordered(out, label, start, end)
+    ordered = {"communes": ("date_adhesion", "date_sortie"),
+               "actions": ("date_inscription", "date_deploiement"),
+               "participations": ("date_debut", "date_fin")}.get(raw.table)
+    if ordered is not None:
+        problems += _ordered(out, label, *ordered)
+    if raw.table == "actions":
+        out, found = check_actions(out, label)
+        problems += found
     return out, problems
 
 
@@ -201,9 +207,13 @@ def _check_participations(
     # Helper columns start with RESERVED_PREFIX: an extra column of the file (say a
     # « date_adhesion » in participations) can't be mistaken for them.
     joined_on, inscribed_on = f"{RESERVED_PREFIX}adhesion", f"{RESERVED_PREFIX}inscription"
+    bound = f"{RESERVED_PREFIX}borne"
     joined = (
         participations.join(communes.select("code_insee", pl.col("date_adhesion")
-                                            .alias(joined_on)), on="code_insee", how="left")
+                                            .alias(joined_on),
+                                            pl.col("adhesion_borne_inferieure").fill_null(False)
+                                            .alias(bound)),
+                            on="code_insee", how="left")
         .join(actions.select("action_id", pl.col("date_inscription").alias(inscribed_on)),
               on="action_id", how="left")
         .sort(LINE)
@@ -224,9 +234,10 @@ def _check_participations(
     early = joined.filter(pl.col("date_debut") < pl.col(joined_on))
     problems += [
         Problem(label, f"participation antérieure à l'adhésion de la commune {code} "
-                f"({fr(joined_at)})", line=line, column="date_debut", value=start)
-        for line, code, start, joined_at in
-        early.select(LINE, "code_insee", "__raw_date_debut", joined_on).iter_rows()
+                f"({fr(joined_at)}){_BOUND_HINT if bounded else ''}", line=line,
+                column="date_debut", value=start)
+        for line, code, start, joined_at, bounded in
+        early.select(LINE, "code_insee", "__raw_date_debut", joined_on, bound).iter_rows()
     ]
     early = joined.filter(pl.col("date_debut") < pl.col(inscribed_on))
     problems += [
@@ -261,6 +272,13 @@ def _check_participations(
         .iter_rows()
     ]
     return problems
+
+
+#: Said when the adhesion date is only a lower bound (``mutualisation init``'s first edition).
+_BOUND_HINT = (", qui n'est qu'une borne (adhesion_borne_inferieure : membre dès le premier "
+               "millésime du référentiel) : mettre la vraie date d'adhésion dans communes et "
+               "vider adhesion_borne_inferieure, ou recréer le dossier avec « mutualisation init "
+               "--membres-depuis AAAA-MM-JJ »")
 
 
 def _check_successors(communes: pl.DataFrame, label: str) -> list[Problem]:
@@ -400,6 +418,16 @@ def load_dataset(folder: str | Path) -> Dataset:
         problems += found
         if frame is not None:
             typed[table] = frame
+    populations_raw, populations_path, found = population_table.read_raw(folder, sheets)
+    problems += found
+    populations = None
+    if populations_raw is not None:
+        sources[population_table.TABLE] = populations_path
+        populations, found = check_table(populations_raw)
+        problems += found
+        if populations is not None:
+            problems += population_table.check_populations(
+                populations, typed.get("communes"), populations_raw.label)
 
     meta = _Meta(False, None, None, "")
     meta_path = folder / METADATA_FILE
@@ -421,6 +449,8 @@ def load_dataset(folder: str | Path) -> Dataset:
             communes_complete=communes.height == typed["communes"].height,
             actions_complete=actions.height == typed["actions"].height,
         )
+        problems += check_abandoned(participations, actions, raws["participations"].label,
+                                    raws["actions"].label)
     if problems:
         raise DataError(problems)
 
@@ -437,8 +467,12 @@ def load_dataset(folder: str | Path) -> Dataset:
         illustrative=meta.illustrative,
         description=meta.description,
         sources=sources,
-        encodings={t: raw.encoding for t, raw in raws.items() if raw.encoding is not None},
+        encodings={t: raw.encoding for t, raw in raws.items() if raw.encoding is not None}
+        | ({population_table.TABLE: populations_raw.encoding}
+           if populations_raw is not None and populations_raw.encoding else {}),
         years_declared=meta.first_year is not None,
+        populations=None if populations is None else populations.select(
+            "code_insee", "annee", "population").sort("code_insee", "annee"),
     )
 
 
@@ -474,6 +508,7 @@ def describe(dataset: Dataset) -> str:
         f"Données valides{flag}",
         *(count(table) for table in TABLES),
         f"  années couvertes: {dataset.first_year} à {dataset.last_year}",
+        *summary_lines(dataset),
         *_merger_lines(dataset),
     ])
 
