@@ -15,7 +15,7 @@ from mutualisation.compute.fiche import check_member
 from mutualisation.compute.indicators import member_communes
 from mutualisation.config import DATA_DIR, OUTPUTS_DIR
 from mutualisation.data.followup import WriteError, import_followup
-from mutualisation.data.init import FolderExists, InitError, init_data_folder
+from mutualisation.data.init import BadMembersSince, FolderExists, InitError, init_data_folder
 from mutualisation.data.parameters import (
     ParameterError,
     Parameters,
@@ -414,6 +414,10 @@ def init(
         "couverte par les données.")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Remplacer le dossier s'il existe déjà et n'est pas vide.")] = False,
+    membres_depuis: Annotated[str | None, typer.Option(
+        "--membres-depuis", metavar="DATE",
+        help="Date depuis laquelle les communes du premier millésime du référentiel "
+        "(1er janvier 2019) sont membres : leur date d'adhésion.")] = None,
 ) -> None:
     """Crée un dossier de données depuis le référentiel officiel, sans réseau.
 
@@ -425,8 +429,15 @@ def init(
             adopted = valid_date(schema_adopte_le)
         except ParameterError as err:
             fail([f"--schema-adopte-le : {err}"])
+    since = None
+    if membres_depuis is not None:
+        try:
+            since = valid_date(membres_depuis)
+        except ParameterError as err:
+            fail([f"--membres-depuis : {err}"])
     try:
-        result = init_data_folder(epci, data, schema_adopted=adopted, force=force)
+        result = init_data_folder(epci, data, schema_adopted=adopted, force=force,
+                                  members_since=since)
     except AmbiguousEpciError as err:
         listed = [f"  {candidate.label()}" for candidate in err.candidates[:SHOWN_CANDIDATES]]
         rest = len(err.candidates) - len(listed)
@@ -435,7 +446,7 @@ def init(
               f"{len(err.candidates)} intercommunalités :", *listed, *(more if rest else [])])
     except ReferenceLookupError as err:
         fail([f"--epci : {err}"])
-    except FolderExists as err:
+    except (FolderExists, BadMembersSince) as err:
         fail([str(err)])
     except InitError as err:
         fail([str(err)], EXIT_FAILED)

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from mutualisation.compute import indicators
+from mutualisation.compute import indicators, population
 from mutualisation.data.model import Dataset
 from mutualisation.data.outlines import load_outlines
 from mutualisation.data.parameters import DEFAULT_THRESHOLDS, Parameters
@@ -48,6 +48,7 @@ class Bilan:
         """The key figures of the year (the content of indicators.json)."""
         figures = indicators.year_indicators(self.dataset, self.year, self.thresholds)
         figures["donnees_illustratives"] = self.dataset.illustrative
+        figures |= population.year_reach(self.dataset, self.year, self.thresholds)
         return figures
 
     @cached_property
@@ -55,7 +56,8 @@ class Bilan:
         """The key figures of the year before, when the data covers it."""
         if self.year - 1 < self.dataset.first_year:
             return None
-        return indicators.year_indicators(self.dataset, self.year - 1, self.thresholds)
+        return (indicators.year_indicators(self.dataset, self.year - 1, self.thresholds)
+                | population.year_reach(self.dataset, self.year - 1, self.thresholds))
 
     @cached_property
     def years(self) -> list[int]:
@@ -90,6 +92,41 @@ class Bilan:
     def changes(self) -> pl.DataFrame:
         return indicators.membership_changes(self.dataset, self.year)
 
+    @cached_property
+    def member_populations(self) -> pl.DataFrame:
+        """code_insee, population, annee_population of the member communes (see
+        :func:`mutualisation.compute.population.population_for_year`)."""
+        return population.member_populations(self.dataset, self.year)
+
+    @cached_property
+    def population_known(self) -> bool:
+        """Whether the population figures can be given (every member has a population)."""
+        return population.known(self.member_populations)
+
+    @cached_property
+    def forms(self) -> pl.DataFrame | None:
+        """The actions by legal form (None when no action has one)."""
+        if not population.forms_given(self.dataset):
+            return None
+        return population.by_form(self.dataset, self.year)
+
+    @cached_property
+    def abandoned(self) -> pl.DataFrame:
+        """The actions abandoned during the year: action_id, libelle, date_abandon."""
+        return population.abandoned_in(self.dataset, self.year)
+
+    def _actions_table(self) -> pl.DataFrame:
+        """The actions table of the files: with their legal form and population reached
+        when the data gives them (the same columns as before otherwise)."""
+        table = self.actions
+        if self.forms is not None:
+            table = table.join(self.dataset.actions.select("action_id", "forme_juridique"),
+                               on="action_id", how="left", maintain_order="left")
+        if self.population_known:
+            table = table.join(population.reach_by_action(self.dataset, self.year),
+                               on="action_id", how="left", maintain_order="left")
+        return table
+
     # ------------------------------------------------------------------ files
 
     def tables(self) -> dict[str, pl.DataFrame]:
@@ -97,11 +134,12 @@ class Bilan:
         communes = self.communes.with_columns(
             pl.col("actions", "actions_disponibles").list.join(" ")
         )
+        extra = {} if self.forms is None else {"formes_juridiques": self.forms}
         return {
-            "actions": self.actions,
+            "actions": self._actions_table(),
             "communes": communes,
             "distribution": self.distribution,
             "domaines": self.domains,
             "mouvements": self.changes,
             "series": self.series,
-        }
+        } | extra

@@ -46,8 +46,11 @@ from mutualisation.formatting import fr_date, plural
 WORKBOOK_FILE = "actions_participations.xlsx"
 #: The communes table written by init.
 COMMUNES_FILE = "communes.csv"
+#: The populations by year written by init.
+POPULATIONS_FILE = "populations.csv"
 
-__all__ = ["COMMUNES_FILE", "WORKBOOK_FILE", "InitError", "InitResult", "init_data_folder"]
+__all__ = ["COMMUNES_FILE", "POPULATIONS_FILE", "WORKBOOK_FILE", "BadMembersSince", "InitError",
+           "InitResult", "init_data_folder"]
 
 
 class InitError(Exception):
@@ -56,6 +59,10 @@ class InitError(Exception):
 
 class FolderExists(InitError):
     """The data folder exists and is not empty (and ``force`` was not given)."""
+
+
+class BadMembersSince(InitError):
+    """``members_since`` is after the reference's first edition: it can't date its members."""
 
 
 @dataclass(frozen=True)
@@ -111,15 +118,42 @@ def _communes(history: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     return table, notes
 
 
-def _years(schema_adopted: date | None) -> tuple[int, int]:
+def _years(schema_adopted: date | None, members_since: date | None = None) -> tuple[int, int]:
     last = reference.snapshot_years()[-1]
-    if schema_adopted is None:
+    start = schema_adopted or members_since
+    if start is None:
         return last, last
-    return schema_adopted.year, max(last, schema_adopted.year)
+    return start.year, max(last, start.year)
+
+
+def _members_since(communes: pl.DataFrame, since: date) -> pl.DataFrame:
+    """The communes present in the reference's first edition dated from ``since``: their
+    adhesion date is then a known date, no longer a lower bound."""
+    bounded = pl.col("adhesion_borne_inferieure") == "oui"
+    return communes.with_columns(
+        pl.when(bounded).then(pl.lit(since)).otherwise(pl.col("date_adhesion"))
+        .alias("date_adhesion"),
+        pl.lit(None, pl.String).alias("adhesion_borne_inferieure"),
+    )
+
+
+def _populations(communes: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    """The populations by year of the communes, from every edition of the reference that
+    gives one, and the line saying which years it covers."""
+    table = reference.populations_by_year(communes["code_insee"].to_list())
+    given = sorted(set(table["annee"].to_list()))
+    none = [y for y in reference.snapshot_years() if y not in given]
+    detail = (f"{plural(table.height, 'population', 'populations')} par année"
+              + (f" ({given[0]} à {given[-1]})" if given else ""))
+    if none:
+        years = ", ".join(str(y) for y in none)
+        detail += (f" ; aucune pour {years} : le fichier de la DGCL de "
+                   f"{'cette année' if len(none) == 1 else 'ces années'} n'en donne pas")
+    return table, detail
 
 
 def _metadata(epci: reference.Epci, schema_adopted: date | None,
-              years: tuple[int, int]) -> dict:
+              years: tuple[int, int], members_since: date | None = None) -> dict:
     meta: dict = {
         "intercommunalite": epci.nom,
         "siren": epci.siren,
@@ -128,6 +162,8 @@ def _metadata(epci: reference.Epci, schema_adopted: date | None,
     }
     if schema_adopted is not None:
         meta["schema_adopte_le"] = schema_adopted.isoformat()
+    if members_since is not None:
+        meta["membres_depuis"] = members_since.isoformat()
     meta |= {
         "illustratif": False,
         "annees": {"debut": years[0], "fin": years[1]},
@@ -154,12 +190,16 @@ def _empty_dataset(communes: pl.DataFrame, years: tuple[int, int]) -> Dataset:
                    first_year=years[0], last_year=years[1])
 
 
-def _write(staging: Path, match: reference.EpciMatch,
-           schema_adopted: date | None) -> tuple[list[str], list[str], list[str], int, int]:
+def _write(staging: Path, match: reference.EpciMatch, schema_adopted: date | None,
+           members_since: date | None = None,
+           ) -> tuple[list[str], list[str], list[str], int, int]:
     epci = match.epci
     history = reference.membership_history(epci.siren)
     communes, notes = _communes(history)
-    years = _years(schema_adopted)
+    bounded = communes.filter(pl.col("adhesion_borne_inferieure") == "oui")
+    if members_since is not None:
+        communes = _members_since(communes, members_since)
+    years = _years(schema_adopted, members_since)
     last = date(reference.snapshot_years()[-1], 1, 1)
     members = communes.filter(pl.col("date_adhesion") <= last,
                               pl.col("date_sortie").is_null() | (pl.col("date_sortie") > last))
@@ -196,7 +236,11 @@ def _write(staging: Path, match: reference.EpciMatch,
         notes.append("Une commune absorbée par une fusion n'a pas de contour propre : la carte "
                      "montre sa commune nouvelle.")
 
-    write_json(staging / METADATA_FILE, _metadata(epci, schema_adopted, years))
+    populations, populations_detail = _populations(communes)
+    populations.write_csv(staging / POPULATIONS_FILE)
+    details.append(populations_detail)
+
+    write_json(staging / METADATA_FILE, _metadata(epci, schema_adopted, years, members_since))
     details.append(f"années {years[0]} à {years[1]}"
                    + (f", schéma adopté le {fr_date(schema_adopted)}" if schema_adopted else "")
                    + ", éditions du référentiel")
@@ -207,8 +251,12 @@ def _write(staging: Path, match: reference.EpciMatch,
 
     if match.note:
         notes.insert(0, match.note)
-    bounded = communes.filter(pl.col("adhesion_borne_inferieure") == "oui")
-    if bounded.height:
+    if bounded.height and members_since is not None:
+        notes.append(
+            f"{plural(bounded.height, 'commune membre', 'communes membres')} dès le premier "
+            f"millésime du référentiel ({fr_date(bounded['date_adhesion'].min())}) : "
+            f"date d'adhésion mise au {fr_date(members_since)} (--membres-depuis).")
+    elif bounded.height:
         first = bounded["date_adhesion"].min()
         notes.append(
             f"{plural(bounded.height, 'commune est membre', 'communes sont membres')} dès le "
@@ -225,7 +273,7 @@ def _write(staging: Path, match: reference.EpciMatch,
                  "donne (2021 à 2025)"
                  + (f" ; {plural(no_population, 'commune', 'communes')} sans population."
                     if no_population else "."))
-    files = [COMMUNES_FILE, OUTLINES_FILE, METADATA_FILE, WORKBOOK_FILE]
+    files = [COMMUNES_FILE, OUTLINES_FILE, POPULATIONS_FILE, METADATA_FILE, WORKBOOK_FILE]
     return files, details, notes, communes.height, members.height
 
 
@@ -263,15 +311,23 @@ def _put_in_place(staging: Path, folder: Path, force: bool) -> None:
 
 
 def init_data_folder(epci: str, folder: Path, *, schema_adopted: date | None = None,
-                     force: bool = False) -> InitResult:
+                     force: bool = False, members_since: date | None = None) -> InitResult:
     """Write a data folder for the EPCI ``epci`` (SIREN, old SIREN or name) into ``folder``.
 
     Raises :class:`mutualisation.data.reference.ReferenceLookupError` when the EPCI is not
     found (:class:`~mutualisation.data.reference.AmbiguousEpciError` lists the candidates
     with SIREN, type and department; :class:`~mutualisation.data.reference.UnknownEpciError`
     suggests the closest), :class:`InitError` when the folder exists (without ``force``) or
-    can't be written. Nothing is left behind on failure.
+    can't be written, :class:`BadMembersSince` when ``members_since`` (the date the communes
+    of the reference's first edition joined) is after that edition. Nothing is left behind
+    on failure.
     """
+    first_edition = date(reference.snapshot_years()[0], 1, 1)
+    if members_since is not None and members_since > first_edition:
+        raise BadMembersSince(
+            f"--membres-depuis : le {fr_date(members_since)} est postérieur au premier "
+            f"millésime du référentiel ({fr_date(first_edition)}), où ses communes sont déjà "
+            f"membres : donner une date au plus tard le {fr_date(first_edition)}.")
     match = reference.find_epci(epci)
     folder = Path(folder).absolute()
     if folder.exists() and not folder.is_dir():
@@ -285,7 +341,8 @@ def init_data_folder(epci: str, folder: Path, *, schema_adopted: date | None = N
         if staging.exists():
             shutil.rmtree(staging)
         staging.mkdir()
-        files, details, notes, count, members = _write(staging, match, schema_adopted)
+        files, details, notes, count, members = _write(staging, match, schema_adopted,
+                                                       members_since)
         load_dataset(staging)  # ready for check and report, or fail here
         _put_in_place(staging, folder, force)
     except OSError as err:

@@ -87,6 +87,9 @@ class Dataset:
     #: The optional ``populations`` table (code_insee, annee, population), None when the
     #: folder has none: see :func:`mutualisation.compute.population.population_for_year`.
     populations: pl.DataFrame | None = None
+    #: The date ``mutualisation init --membres-depuis`` gave the communes of the reference's
+    #: first edition (``membres_depuis`` of the metadata file), said in the bilan's notes.
+    members_since: date | None = None
 
     @property
     def years(self) -> list[int]:

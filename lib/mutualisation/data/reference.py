@@ -387,6 +387,21 @@ def populations(codes: Iterable[str], year: int | None = None) -> pl.DataFrame:
     return base.join(found, on="code_insee", how="left").sort("code_insee")
 
 
+def populations_by_year(codes: Iterable[str]) -> pl.DataFrame:
+    """Every population municipale the reference gives for the communes ``codes``: one row
+    per commune and edition that gives one (the DGCL's EPCI file of that year; 2021 onwards).
+    Columns: code_insee, annee, population (Int64); sorted."""
+    wanted = sorted(set(codes))
+    return (
+        members()
+        .filter(pl.col("code_insee").is_in(wanted) & pl.col("population_municipale").is_not_null())
+        .select("code_insee", pl.col("annee").cast(pl.Int64),
+                pl.col("population_municipale").cast(pl.Int64).alias("population"))
+        .sort("code_insee", "annee", "population")
+        .unique(["code_insee", "annee"], keep="first", maintain_order=True)
+    )
+
+
 # --- Outlines ------------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ import polars as pl
 import xlsxwriter
 
 from mutualisation.data.model import REQUIRED, SCHEMAS, TABLES, Dataset
+from mutualisation.data.vocabulary import FORMES_JURIDIQUES
 
 #: The last row (as Excel numbers them) given formats and validation.
 LAST_ROW = 2000
@@ -57,6 +58,11 @@ NOTES: dict[str, dict[str, str]] = {
         "date_deploiement": "Date de déploiement ; laisser vide si l'action n'est pas encore "
                             f"déployée. {_DATE_HINT}",
         "domaine": "Thème de l'action (achats, numérique, habitat, énergie…). Facultatif.",
+        "forme_juridique": "Forme juridique de la mutualisation (liste déroulante : service "
+                           "commun, service unifié, groupement de commandes…). Facultatif.",
+        "date_abandon": "Date à laquelle l'action a quitté le schéma (abandonnée ou "
+                        "suspendue) ; laisser vide tant qu'elle y figure. Aucune participation "
+                        f"ne peut rester en cours après elle. {_DATE_HINT}",
     },
     "participations": {
         "code_insee": "Code INSEE d'une commune de la feuille « communes » (liste déroulante).",
@@ -182,6 +188,14 @@ def write_template(path: str | Path, dataset: Dataset | None = None,
                     "value": 0,
                     "error_title": "Nombre entier attendu",
                     "error_message": "Saisir un nombre entier positif ou nul.",
+                })
+            elif column == "forme_juridique":
+                sheet.set_column(index, index, 30)
+                sheet.data_validation(first, index, last, index, {
+                    "validate": "list",
+                    "source": list(FORMES_JURIDIQUES),
+                    "error_title": "Forme juridique inconnue",
+                    "error_message": "Choisir une forme juridique de la liste.",
                 })
             else:
                 sheet.set_column(index, index, 40 if column in ("nom", "libelle") else 18)

@@ -332,6 +332,7 @@ class _Meta:
     first_year: int | None
     last_year: int | None
     description: str
+    members_since: date | None = None
 
 
 def _read_metadata(path: Path) -> _Meta | Problem:
@@ -363,7 +364,13 @@ def _read_metadata(path: Path) -> _Meta | Problem:
                            "avec debut <= fin", column="annees", value=json.dumps(years))
         first, last = years["debut"], years["fin"]
     description = meta.get("description", "")
-    return _Meta(illustrative, first, last, str(description))
+    since = meta.get("membres_depuis")
+    try:
+        since = None if since is None else date.fromisoformat(str(since))
+    except ValueError:
+        return Problem(path.name, "« membres_depuis » doit être une date AAAA-MM-JJ",
+                       column="membres_depuis", value=str(since))
+    return _Meta(illustrative, first, last, str(description), since)
 
 
 def _covered_years(communes: pl.DataFrame, actions: pl.DataFrame,
@@ -471,6 +478,7 @@ def load_dataset(folder: str | Path) -> Dataset:
         | ({population_table.TABLE: populations_raw.encoding}
            if populations_raw is not None and populations_raw.encoding else {}),
         years_declared=meta.first_year is not None,
+        members_since=meta.members_since,
         populations=None if populations is None else populations.select(
             "code_insee", "annee", "population").sort("code_insee", "annee"),
     )

@@ -40,6 +40,7 @@ SHEET_NAMES: dict[str, str] = {
     "domaines": "Domaines",
     "mouvements": "Mouvements",
     "series": "Séries",
+    "formes_juridiques": "Formes juridiques",
 }
 
 # --------------------------------------------------------------------------- workbook

@@ -66,6 +66,9 @@ COLUMN_LABELS: dict[str, str] = {
     "communes_membres": "Communes membres",
     "actions_deployees_annee": "Actions déployées dans l'année",
     "participations_actives": "Participations actives",
+    "forme_juridique": "Forme juridique",
+    "date_abandon": "Date d'abandon",
+    "part_population": "Part de la population",
 }
 
 _THRESHOLD_COLUMN = re.compile(r"(communes|part)_au_moins_(\d+)")
