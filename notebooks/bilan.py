@@ -26,6 +26,7 @@ import altair  # noqa: F401
 
 from mutualisation.compute.bilan import Bilan
 from mutualisation.present import bilan_text as texte
+from mutualisation.present import reach_text as portee
 from mutualisation.present.figures import bilan_figures
 from mutualisation.present.notebook import setup, show, show_table
 
@@ -44,6 +45,7 @@ show_table(texte.key_figures(bilan), "chiffres-cles", "Chiffres clés")
 
 # %%
 show(texte.actions_text(bilan))
+show(portee.abandoned_text(bilan))
 figures["actions_par_annee"]
 
 # %%
@@ -74,6 +76,12 @@ figures["taille_communes"]
 
 # %%
 figures["matrice"]
+
+# %%
+show(portee.forms_section(bilan))
+if bilan.forms is not None:
+    show_table(portee.forms_table(bilan), "formes-juridiques", "Actions par forme juridique")
+figures["formes_juridiques"]
 
 # %% [markdown]
 # ## Adhésions et sorties

@@ -152,6 +152,56 @@ ACTIONS: list[Action] = [
 ]
 BY_ID: dict[str, Action] = {a.action_id: a for a in ACTIONS}
 
+# Legal form of each action (vocabulary of mutualisation.data.vocabulary), and where it comes
+# from: "libellé" when the action's public name says it (« Service unifié RGPD »,
+# « Groupement de commandes … », « Service commun … », « Plateforme … »), "illustratif" when
+# it is a plausible choice made for the example (data/README.md says so).
+# fmt: off
+FORMES: dict[str, tuple[str, str]] = {
+    "ADS": ("service commun", "illustratif"),
+    "AJU": ("prestation de services", "illustratif"),
+    "FOR": ("prestation de services", "illustratif"),
+    "GCF": ("groupement de commandes", "libellé"),
+    "CPU": ("mise à disposition de service", "illustratif"),
+    "DEM": ("plateforme de services", "libellé"),
+    "SIG": ("plateforme de services", "illustratif"),
+    "GCE": ("groupement de commandes", "libellé"),
+    "MPR": ("service commun", "illustratif"),
+    "CEP": ("mise à disposition de service", "illustratif"),
+    "ARC": ("service commun", "libellé"),
+    "NUM": ("plateforme de services", "illustratif"),
+    "REM": ("mise à disposition de personnel", "illustratif"),
+    "MAT": ("coopération entre communes", "illustratif"),
+    "FOU": ("entente", "illustratif"),
+    "EVD": ("prestation de services", "illustratif"),
+    "PAI": ("service commun", "libellé"),
+    "TEL": ("groupement de commandes", "libellé"),
+    "HYG": ("mise à disposition de service", "illustratif"),
+    "ENT": ("prestation de services", "illustratif"),
+    "IRV": ("groupement de commandes", "illustratif"),
+    "ADP": ("groupement de commandes", "illustratif"),
+    "VET": ("groupement de commandes", "libellé"),
+    "DEC": ("prestation de services", "illustratif"),
+    "AJE": ("groupement de commandes", "illustratif"),
+    "ERP": ("mise à disposition de service", "illustratif"),
+    "RGPD": ("service unifié", "libellé"),
+    "AST": ("groupement de commandes", "illustratif"),
+    "CEE": ("plateforme de services", "illustratif"),
+    "PDL": ("prestation de services", "illustratif"),
+    "CAM": ("autre", "libellé"),
+    "ACT": ("plateforme de services", "illustratif"),
+    "ACF": ("service commun", "illustratif"),
+    "ODC": ("plateforme de services", "illustratif"),
+    "RCL": ("coopération entre communes", "illustratif"),
+    "ARB": ("service commun", "illustratif"),
+    "PSM": ("coopération entre communes", "illustratif"),
+}
+# fmt: on
+
+# The populations by year: every edition of the official reference shipped with the package
+# that gives one (DGCL's EPCI files, 2021 onwards).
+REFERENCE_MEMBERS = REPO / "lib" / "mutualisation" / "referentiel" / "membres.parquet"
+
 # Actions whose participants are fixed below, not drawn with the others.
 CONTROLLED = ("ADS", "CAM", "PDL", "RGPD")
 
@@ -532,6 +582,8 @@ def write_tables(out: Path, communes: list[dict], participations: list[dict]) ->
                 "date_deploiement": a.date_deploiement,
                 "domaine": a.domaine,
                 "source": a.source,
+                "forme_juridique": FORMES[a.action_id][0],
+                "source_forme": FORMES[a.action_id][1],
             }
             for a in ACTIONS
         ],
@@ -542,6 +594,8 @@ def write_tables(out: Path, communes: list[dict], participations: list[dict]) ->
             "date_deploiement": pl.Date,
             "domaine": pl.String,
             "source": pl.String,
+            "forme_juridique": pl.String,
+            "source_forme": pl.String,
         },
     ).sort("action_id").write_csv(out / "actions.csv", **csv_opts)
 
@@ -555,6 +609,21 @@ def write_tables(out: Path, communes: list[dict], participations: list[dict]) ->
         },
     ).sort("code_insee", "action_id", "date_debut").write_csv(
         out / "participations.csv", **csv_opts
+    )
+
+
+def write_populations(out: Path, communes: list[dict]) -> None:
+    """``populations.csv``: the population municipale of every commune in every edition of
+    the official reference that gives one."""
+    codes = sorted(c["code_insee"] for c in communes)
+    (
+        pl.read_parquet(REFERENCE_MEMBERS)
+        .filter(pl.col("code_insee").is_in(codes) & pl.col("population_municipale").is_not_null())
+        .select("code_insee", pl.col("annee").cast(pl.Int64),
+                pl.col("population_municipale").cast(pl.Int64).alias("population"))
+        .sort("code_insee", "annee", "population")
+        .unique(["code_insee", "annee"], keep="first", maintain_order=True)
+        .write_csv(out / "populations.csv", line_terminator="\n")
     )
 
 
@@ -754,6 +823,7 @@ def main(argv: list[str] | None = None) -> int:
     participations, pdl_note = generate(communes, pdl_ref)
 
     write_tables(args.out, communes, participations)
+    write_populations(args.out, communes)
     write_metadata(args.out)
     shutil.copyfile(args.reference / "mel_communes.geojson", args.out / "communes.geojson")
 

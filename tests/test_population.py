@@ -38,7 +38,8 @@ COMMUNES = """code_insee,nom,date_adhesion,date_sortie,population
 59004,Delta,2010-01-01,,
 59005,Epsilon,2010-01-01,2018-06-01,300
 """
-ACTIONS = """action_id,libelle,date_inscription,date_deploiement,domaine,forme_juridique,date_abandon
+ACTIONS = """\
+action_id,libelle,date_inscription,date_deploiement,domaine,forme_juridique,date_abandon
 CAM,Groupement de commandes,2015-06-19,2016-01-01,achats,groupement de commandes,
 RGPD,Service unifié RGPD,2015-06-19,2016-01-01,numérique,Service  Unifie,
 OLD,Ancienne entente,2015-06-19,2016-01-01,,ENTENTE,2017-07-01

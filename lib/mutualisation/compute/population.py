@@ -74,7 +74,8 @@ def vintage(members: pl.DataFrame) -> tuple[list[int], int]:
     return years, with_population["annee_population"].null_count()
 
 
-def _share(num: int, den: int) -> float:
+def share(num: int, den: int) -> float:
+    """``num / den`` rounded like every share (4 decimals, half up; 0.0 when ``den`` is 0)."""
     return float(pl.select(indicators.rounded_ratio(pl.lit(num), pl.lit(den), 4)).item())
 
 
@@ -178,7 +179,7 @@ def year_reach(dataset: Dataset, year: int,
         out["population_membres"] = total
         out["population_communes_participantes"] = reached
         out["part_population_communes_participantes"] = {
-            k: _share(v, total) for k, v in reached.items()}
+            k: share(v, total) for k, v in reached.items()}
     if forms_given(dataset):
         forms = by_form(dataset, year)
         out["actions_par_forme_juridique"] = {

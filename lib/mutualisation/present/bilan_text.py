@@ -16,7 +16,7 @@ from mutualisation.compute import indicators
 from mutualisation.compute.bilan import Bilan
 from mutualisation.data.model import reference_date
 from mutualisation.formatting import fr_date, fr_decimal, fr_int, fr_percent, fr_signed_int, plural
-from mutualisation.present import labels
+from mutualisation.present import labels, reach_text
 
 
 def floor_percent(share: float) -> str:
@@ -107,7 +107,30 @@ def headline(bilan: Bilan) -> str:
               for k in bilan.thresholds]
     members = plural(figures["communes_membres"], "commune membre", "communes membres")
     lead2 = f"Sur les {members}, {enumeration(shares)}."
-    return f"<h2>{head}</h2>" + paragraph(lead, "chapeau") + paragraph(lead2, "chapeau")
+    reach = _population_reach(bilan)
+    return (f"<h2>{head}</h2>" + paragraph(lead, "chapeau") + paragraph(lead2, "chapeau")
+            + (paragraph(reach, "chapeau") if reach else ""))
+
+
+def _population_reach(bilan: Bilan) -> str:
+    """« 18 communes sur 28, représentant 67 % de la population, participent à au moins
+    1 action (en 2016 : 15 communes, 52 %). » ("" when the population figures can't be
+    given)."""
+    figures, prev = bilan.indicators, bilan.previous
+    if "part_population_communes_participantes" not in figures:
+        return ""
+    k = str(min(bilan.thresholds))
+    count, share = (figures["communes_participantes"][k],
+                    figures["part_population_communes_participantes"][k])
+    text = (f"{plural(count, 'commune', 'communes')} sur {fr_int(figures['communes_membres'])}, "
+            f"représentant {floor_percent(share)} de la population, "
+            f"{'participe' if count <= 1 else 'participent'} à au moins "
+            f"{plural(int(k), 'action', 'actions')}")
+    if prev is not None and "part_population_communes_participantes" in prev:
+        before = prev["communes_participantes"][k]
+        text += (f" (en {bilan.year - 1} : {plural(before, 'commune', 'communes')}, "
+                 f"{floor_percent(prev['part_population_communes_participantes'][k])})")
+    return text + "."
 
 
 def key_figure_rows(bilan: Bilan) -> list[tuple[str, float, float | None, str]]:
@@ -120,7 +143,8 @@ def key_figure_rows(bilan: Bilan) -> list[tuple[str, float, float | None, str]]:
 
     def add(label: str, key: str, sub: str | None = None, kind: str = "n") -> None:
         now = figures[key] if sub is None else figures[key][sub]
-        before = None if prev is None else (prev[key] if sub is None else prev[key][sub])
+        before = (None if prev is None or key not in prev
+                  else prev[key] if sub is None else prev[key][sub])
         if isinstance(now, list):
             now, before = len(now), None if before is None else len(before)
         rows.append((label, now, before, kind))
@@ -134,6 +158,12 @@ def key_figure_rows(bilan: Bilan) -> list[tuple[str, float, float | None, str]]:
     for k in bilan.thresholds:
         add(labels.communes_at_least(k), "communes_participantes", str(k))
         add(labels.share_at_least(k), "part_communes_participantes", str(k), "%")
+    if "population_membres" in figures:  # every member commune has a population
+        add(labels.POPULATION_MEMBERS, "population_membres")
+        for k in bilan.thresholds:
+            add(labels.population_at_least(k), "population_communes_participantes", str(k))
+            add(labels.population_share_at_least(k), "part_population_communes_participantes",
+                str(k), "%")
     return rows
 
 
@@ -346,6 +376,7 @@ def data_notes(bilan: Bilan) -> str:
     if no_population:
         items.append(f"{plural(no_population, 'commune', 'communes')} sans population : hors "
                      "de l’analyse par taille.")
+    items += reach_text.notes(bilan)
     if ds.illustrative:
         items.append("Les données sont illustratives : " + escape(ds.description))
     return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"

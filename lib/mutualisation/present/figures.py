@@ -12,6 +12,7 @@ from mutualisation.compute.bilan import Bilan
 from mutualisation.compute.fiche import Fiche
 from mutualisation.compute.indicators import NO_DOMAIN
 from mutualisation.present import charts
+from mutualisation.present.charts.forms import by_legal_form
 
 
 class Figures(dict):
@@ -46,6 +47,8 @@ def bilan_figures(bilan: Bilan) -> Figures:
     }
     if bilan.outlines is not None:
         figures["carte"] = charts.commune_map(bilan.outlines, bilan.communes)
+    if bilan.forms is not None:
+        figures["formes_juridiques"] = by_legal_form(bilan.forms)
     return _named(figures)
 
 

@@ -39,6 +39,20 @@ def share_at_least(k: int) -> str:
     return f"Part des communes dans {at_least(k)}"
 
 
+#: Label of the population of the member communes (key figures).
+POPULATION_MEMBERS = "Population des communes membres"
+
+
+def population_at_least(k: int) -> str:
+    """« Population des communes dans au moins 2 actions »."""
+    return f"Population des communes dans {at_least(k)}"
+
+
+def population_share_at_least(k: int) -> str:
+    """« Part de la population dans au moins 2 actions »."""
+    return f"Part de la population dans {at_least(k)}"
+
+
 #: French headers of the tables' columns; a column missing here keeps its own name.
 #: ``communes_au_moins_K`` and ``part_au_moins_K`` are named by :func:`column_label`.
 COLUMN_LABELS: dict[str, str] = {
