@@ -94,8 +94,8 @@ def notes(bilan: Bilan) -> list[str]:
     else:
         unknown = plural(members["population"].null_count(), "commune membre",
                          "communes membres")
-        items.append(f"Population inconnue pour {unknown} en {bilan.year} : le bilan donne les nombres de communes seuls, sans "
-                     "part de la population.")
+        items.append(f"Population inconnue pour {unknown} en {bilan.year} : le bilan donne "
+                     "les nombres de communes seuls, sans part de la population.")
     since = bilan.dataset.members_since
     if since is not None:
         items.append("Les communes membres dès le premier millésime du référentiel officiel "
