@@ -61,7 +61,14 @@ def test_old_siren_is_followed_and_agrees_with_the_mel_data(tmp_path: Path) -> N
 
 def test_files_metadata_and_workbook(chataigneraie: Path) -> None:
     assert sorted(p.name for p in chataigneraie.iterdir()) == [
-        "actions_participations.xlsx", "communes.csv", "communes.geojson", "metadata.json"]
+        "actions_participations.xlsx", "communes.csv", "communes.geojson", "metadata.json",
+        "populations.csv"]
+    # Every edition giving a population (2021 to 2025), for each of the 18 communes that
+    # the DGCL lists in it (merged communes leave the later editions).
+    populations = pl.read_csv(chataigneraie / "populations.csv", infer_schema=False)
+    assert populations.columns == ["code_insee", "annee", "population"]
+    assert sorted(set(populations["annee"])) == ["2021", "2022", "2023", "2024", "2025"]
+    assert set(populations["code_insee"]) <= set(_communes(chataigneraie)["code_insee"])
     meta = json.loads((chataigneraie / "metadata.json").read_text(encoding="utf-8"))
     assert (meta["siren"], meta["type"], meta["schema_adopte_le"]) == (
         CHATAIGNERAIE, "CC", "2019-03-01")

@@ -206,3 +206,12 @@ def test_check_summarises_new_columns(folder: Path) -> None:
     assert "abandonnées : 1 action (OLD, le 01/07/2017)" in result.stdout
     assert "populations : 3 lignes, années 2016 à 2018" in result.stdout
     json.dumps(result.stdout)
+
+
+def test_commune_sheet_says_its_legal_forms(folder: Path) -> None:
+    from mutualisation.compute.fiche import Fiche
+    from mutualisation.present.fiche_text import fiche_actions_text
+
+    text = fiche_actions_text(Fiche.build(folder, 2017, "59001"))
+    assert ("Formes juridiques de ces actions : groupement de commandes (1) et service "
+            "unifié (1).") in text

@@ -10,6 +10,7 @@ import polars as pl
 
 from mutualisation.compute.fiche import Fiche
 from mutualisation.compute.indicators import NO_DOMAIN
+from mutualisation.compute.population import NO_FORM
 from mutualisation.compute.sizes import size_classes
 from mutualisation.formatting import (
     fr_date,
@@ -74,6 +75,20 @@ def fiche_headline(fiche: Fiche) -> str:
     return f"<h2>{head}</h2>" + paragraph(fiche_rank(fiche), "chapeau")
 
 
+def _legal_forms_text(fiche: Fiche) -> str:
+    """The legal forms of the deployed actions it takes part in ("" when the data gives no
+    legal form)."""
+    forms = fiche.dataset.actions.select("action_id", "forme_juridique")
+    if forms["forme_juridique"].null_count() == forms.height:
+        return ""
+    counted = (fiche.actions.select("action_id").join(forms, on="action_id")
+               .with_columns(pl.col("forme_juridique").fill_null(NO_FORM))
+               .group_by("forme_juridique").len()
+               .sort(["len", "forme_juridique"], descending=[True, False]))
+    parts = [f"{escape(form)} ({fr_int(n)})" for form, n in counted.iter_rows()]
+    return paragraph(f"Formes juridiques de ces actions : {enumeration(parts)}.")
+
+
 def fiche_actions_text(fiche: Fiche) -> str:
     """Its actions by domain, those joined during the year, those not deployed yet."""
     actions, name = fiche.actions, escape(fiche.name)
@@ -89,6 +104,7 @@ def fiche_actions_text(fiche: Fiche) -> str:
                   f"{plural(actions.height, 'action déployée', 'actions déployées')}, "
                   f"dans {plural(domains.height, 'domaine', 'domaines')} : "
                   f"{enumeration(parts)}.")
+        text += _legal_forms_text(fiche)
         joined = actions.filter(pl.col("depuis").dt.year() == fiche.year).sort("libelle")
         if joined.height:
             labels = [escape(label) for label in joined["libelle"]]
