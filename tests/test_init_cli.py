@@ -21,7 +21,8 @@ def test_init_then_check_then_report_offline(tmp_path: Path) -> None:
                                   "(SIREN 248500415, CC, département 85).\n")
     assert "Étape suivante" in made.stdout
     assert sorted(p.name for p in data.iterdir()) == [
-        "actions_participations.xlsx", "communes.csv", "communes.geojson", "metadata.json"]
+        "actions_participations.xlsx", "communes.csv", "communes.geojson", "metadata.json",
+        "populations.csv"]
     meta = json.loads((data / "metadata.json").read_text(encoding="utf-8"))
     assert meta["siren"] == "248500415"
     communes = pl.read_csv(data / "communes.csv", infer_schema=False)

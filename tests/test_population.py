@@ -215,3 +215,19 @@ def test_commune_sheet_says_its_legal_forms(folder: Path) -> None:
     text = fiche_actions_text(Fiche.build(folder, 2017, "59001"))
     assert ("Formes juridiques de ces actions : groupement de commandes (1) et service "
             "unifié (1).") in text
+
+
+def test_template_offers_the_legal_forms_as_a_list(folder: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    from mutualisation.data.template import write_template
+    from mutualisation.data.vocabulary import FORMES_JURIDIQUES
+
+    book = write_template(tmp_path / "modele.xlsx", load_dataset(folder))
+    with zipfile.ZipFile(book) as z:
+        names = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        xml = "".join(z.read(n).decode("utf-8") for n in sorted(names))
+    listed = '"' + ",".join(FORMES_JURIDIQUES) + '"'
+    assert f"<formula1>{listed}</formula1>" in xml
+    assert "date_abandon" in "".join(
+        zipfile.ZipFile(book).read("xl/sharedStrings.xml").decode("utf-8").split())
