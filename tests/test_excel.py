@@ -307,7 +307,8 @@ def test_template_sheets_headers_and_validation(small_data: Path, tmp_path: Path
     assert columns == {
         "communes": ["code_insee", "nom", "date_adhesion", "date_sortie", "population",
                      "code_successeur", "adhesion_borne_inferieure"],
-        "actions": ["action_id", "libelle", "date_inscription", "date_deploiement", "domaine"],
+        "actions": ["action_id", "libelle", "date_inscription", "date_deploiement", "domaine",
+                    "forme_juridique", "date_abandon"],
         "participations": ["code_insee", "action_id", "date_debut", "date_fin"],
         LISTS_SHEET: ["code_insee", "action_id"],
     }

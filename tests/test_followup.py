@@ -676,3 +676,57 @@ def test_ctrl_c_while_writing_waits_for_both_files(folder: Path, tmp_path: Path,
     assert sorted(p.name for p in folder.iterdir()) == [
         "actions.csv", "communes.csv", OUTPUT_FILE, REPORT_FILE]
     assert len(table(folder)) == len(MESSY_EXPECTED)
+
+
+def test_a_list_with_a_legal_form_column_fills_actions_csv(folder: Path, tmp_path: Path) -> None:
+    # actions.csv in Windows-1252 with semicolons: kept so, only the empty cells filled.
+    actions = ACTIONS.replace(",", ";").replace("domaine\n", "domaine;forme_juridique\n")
+    actions = actions.replace("achats\nCAM", "achats;groupement de commandes\nCAM")
+    (folder / "actions.csv").write_bytes(actions.encode("cp1252"))
+    source = tmp_path / "liste.csv"
+    source.write_text(
+        "Commune;Action;Date de début;Forme juridique\n"
+        "Lille;CAM;01/02/2019;Autre\n"
+        "La Madeleine;CAM;01/03/2019;autre\n"
+        "Lille;RGPD;01/03/2019;Service Unifie\n"
+        "Lille;AST;01/03/2019;groupement de commandes\n", encoding="utf-8")
+    result = import_followup(source, folder)
+    assert ("Formes juridiques lues : AST : groupement de commandes, CAM : autre, RGPD : "
+            "service unifié ; écrites dans actions.csv pour CAM, RGPD") in result.report
+    assert "Colonnes ignorées : aucune" in result.report
+    text = (folder / "actions.csv").read_bytes().decode("cp1252")
+    assert text.splitlines()[0] == ("action_id;libelle;date_inscription;date_deploiement;"
+                                    "domaine;forme_juridique")
+    assert "CAM;Centrale d'Achats Métropolitaine;2018-10-19;2019-01-01;achats;autre" in text
+    forms = dict(load_dataset(folder).actions.select("action_id", "forme_juridique")
+                 .iter_rows())
+    assert forms == {"ADS": None, "AST": "groupement de commandes", "CAM": "autre",
+                     "ENT": None, "RGPD": "service unifié"}
+
+
+def test_legal_form_problems_are_one_line_each(folder: Path, tmp_path: Path) -> None:
+    (folder / "actions.csv").write_text(
+        ACTIONS.replace("domaine\n", "domaine,forme_juridique\n")
+        .replace("achats\nCAM", "achats,entente\nCAM"), encoding="utf-8")
+    source = tmp_path / "liste.csv"
+    source.write_text(
+        "Commune;Action;Forme juridique\n"
+        "Lille;CAM;servise commun\n"
+        "Lille;RGPD;service unifié\n"
+        "La Madeleine;RGPD;entente\n"
+        "Lille;AST;service commun\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        import_followup(source, folder)
+    assert err.value.lines() == [
+        "liste.csv, cellule C2, valeur « servise commun » : forme juridique non reconnue : "
+        "« service commun » ? (valeurs admises : « service commun », « service unifié », "
+        "« mise à disposition de service », « mise à disposition de personnel », "
+        "« groupement de commandes », « prestation de services », « entente », "
+        "« plateforme de services », « coopération entre communes », « autre »)",
+        "liste.csv, cellule C4, valeur « entente » : forme juridique de RGPD différente de "
+        "celle de la cellule C3 (« service unifié ») : une seule forme par action",
+        "liste.csv, cellule C5, valeur « service commun » : forme juridique « service "
+        "commun » pour AST, alors que la table actions dit « entente » : corriger l'une ou "
+        "l'autre",
+    ]
+    assert not (folder / "participations.csv").exists()

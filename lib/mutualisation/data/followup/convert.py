@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from mutualisation.data.followup.cells import CellProblem, fr_date, parse_default
+from mutualisation.data.followup.forms import filled_actions_csv
 from mutualisation.data.followup.names import (
     CODE_MATCH,
     EXACT,
@@ -332,11 +333,16 @@ def import_followup(file: str | Path, data: str | Path, *, sheet: str | None = N
         raise DataError(problems + err.problems) from None
     if problems:
         raise DataError(problems)
+    actions_csv, forms_line = filled_actions_csv(folder, stats.forms)
     report = conversion_report(stats, sheet_read, folder, default)
+    report += f"{forms_line}\n" if forms_line else ""
     output, report_path = folder / OUTPUT_FILE, folder / REPORT_FILE
     text = participations.write_csv(date_format="%Y-%m-%d", line_terminator="\n")
+    files = {output: text.encode("utf-8"), report_path: report.encode("utf-8")}
+    if actions_csv is not None:
+        files[folder / "actions.csv"] = actions_csv
     try:
-        write_together({output: text.encode("utf-8"), report_path: report.encode("utf-8")})
+        write_together(files)
     except OSError as err:
         where = err.filename or output
         raise WriteError([Problem(str(where), f"écriture impossible : {os_reason(err)} ; "

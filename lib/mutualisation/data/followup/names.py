@@ -48,6 +48,11 @@ IGNORED_HEADERS = frozenset({
     "remarque", "remarques", "note", "notes", "population", "departement", "arrondissement",
     "canton", "n", "no", "num", "numero",
 })
+#: Headings of a list's legal-form column (:mod:`.forms`); a matrix leaves them out.
+FORM_HEADERS = frozenset({
+    "forme juridique", "forme", "forme de mutualisation", "mode de mutualisation",
+    "type de mutualisation", "nature juridique", "cadre juridique",
+})
 #: Rows of a matrix that are never communes (a total row under the table).
 IGNORED_ROWS = frozenset({
     "total", "totaux", "total general", "sous total", "nombre", "nombre de communes", "nb",

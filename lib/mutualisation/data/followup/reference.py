@@ -24,7 +24,8 @@ from mutualisation.data.validate import check_table
 _CODE = r"^(?:\d{4,5}|2[ab]\d{3})$"
 #: The columns of the reference tables the import uses, and their key.
 _COLUMNS = {"communes": ("code_insee", "nom", "date_adhesion"),
-            "actions": ("action_id", "libelle", "date_inscription", "date_deploiement")}
+            "actions": ("action_id", "libelle", "date_inscription", "date_deploiement",
+                        "forme_juridique")}
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class Reference:
 
     #: ``code_insee``, ``nom``, ``date_adhesion``.
     communes: pl.DataFrame
-    #: ``action_id``, ``libelle``, ``date_inscription``, ``date_deploiement``.
+    #: ``action_id``, ``libelle``, ``date_inscription``, ``date_deploiement``,
+    #: ``forme_juridique`` (canonical, null when not given).
     actions: pl.DataFrame
     #: ``text`` (as written, trimmed), ``key`` (normalised), ``code``, ``kind``
     #: (``commune``, ``action`` or IGNORE), ``line``.

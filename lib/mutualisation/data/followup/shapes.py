@@ -15,10 +15,12 @@ from mutualisation.data.followup.cells import (
     cell_kind,
     cell_problems,
 )
+from mutualisation.data.followup.forms import read_forms
 from mutualisation.data.followup.names import (
     ACTION_HEADERS,
     COMMUNE_HEADERS,
     END_HEADERS,
+    FORM_HEADERS,
     IGNORE,
     IGNORED,
     IGNORED_HEADERS,
@@ -62,6 +64,8 @@ class Stats:
     moved_later: int = 0
     written: int = 0
     encoding: str | None = None
+    #: The legal form each action is given by a list's « Forme juridique » column.
+    forms: dict[str, str] = field(default_factory=dict)
 
 
 def _column_roles(header: Header, keys: dict[int, str]) -> dict[str, list[int]]:
@@ -74,7 +78,7 @@ def _column_roles(header: Header, keys: dict[int, str]) -> dict[str, list[int]]:
     actions = sorted(having(ACTION_HEADERS), key=lambda c: ("id" not in keys[c].split()
                                                            and "code" not in keys[c], c))
     return {"commune": communes, "action": actions, "start": having(START_HEADERS)[:1],
-            "end": having(END_HEADERS)[:1]}
+            "end": having(END_HEADERS)[:1], "form": having(FORM_HEADERS)[:1]}
 
 
 def _first_filled(columns: list[int]) -> pl.Expr:
@@ -157,9 +161,10 @@ def matrix_rows(sheet: Sheet, header: Header, reference: Reference,
                           .to_series().to_list())
         commune_columns = [c for c in range(sheet.width)
                            if body[f"c{c}"].is_not_null().any()
-                           and keys.get(c) not in IGNORED_HEADERS | action_keys][:1]
+                           and keys.get(c) not in IGNORED_HEADERS | FORM_HEADERS | action_keys
+                           ][:1]
     others = {c: t for c, t in header.texts.items() if c not in commune_columns}
-    builtin = {c for c, t in others.items() if keys[c] in IGNORED_HEADERS}
+    builtin = {c for c, t in others.items() if keys[c] in IGNORED_HEADERS | FORM_HEADERS}
     resolved = resolve(pl.Series([t for c, t in others.items() if c not in builtin],
                                   dtype=pl.String),
                         action_names(reference), reference.mapping, "action")
@@ -290,6 +295,7 @@ def list_rows(sheet: Sheet, header: Header, reference: Reference, stats: Stats) 
         action_text=_first_filled(roles["action"]).str.strip_chars(),
         start_text=_first_filled(roles["start"]),
         end_text=_first_filled(roles["end"]),
+        form_text=_first_filled(roles["form"]),
     )
     rows = _without_ignored_rows(rows, sheet, reference, stats)
     for role, col, what in (("written", commune_col, "commune manquante"),
@@ -334,6 +340,14 @@ def list_rows(sheet: Sheet, header: Header, reference: Reference, stats: Stats) 
     stats.ignored_rows += [f"ligne {row} « {shown(text)} »" for row, text in
                            skipped.select("__row", "action_text").iter_rows()]
     rows = rows.join(skipped, on="__row", how="anti")
+    if roles["form"]:
+        found_ids = actions.filter(pl.col("how").is_in(RESOLVED)).select(
+            pl.col("written").alias("action_text"), pl.col("target").alias("action_id"))
+        form_rows = rows.join(found_ids, on="action_text", how="left").with_columns(
+            form_cell=pl.format("{}{}", pl.lit(sheet.letters(roles["form"][0])),
+                                pl.col("__row")))
+        stats.forms, found = read_forms(form_rows, sheet.label, reference.actions)
+        problems += found
     where = rows.group_by("written").agg(pl.col("commune_cell").first().alias("cell"),
                                          pl.col("__row").min(),
                                          pl.len().cast(pl.Int64).alias("count"))
