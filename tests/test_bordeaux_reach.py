@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import fastexcel
 import pytest
 
 CYCLE_1 = ["Ambarès-et-Lagrave", "Ambès", "Bègles", "Blanquefort", "Bordeaux", "Bruges",
@@ -79,6 +80,13 @@ def test_2017_says_18_of_28_and_the_population_share(bordeaux) -> None:
     assert f"18 communes sur 28, représentant {percent} de la population" in page
     assert "Formes de mutualisation" in page
     assert "1er janvier 2015 (mutualisation init --membres-depuis)" in page
+    # The same figures in the workbook and the tables.
+    book = fastexcel.read_excel(str(report / "bilan.xlsx"))
+    assert "Formes juridiques" in book.sheet_names
+    forms = book.load_sheet("Formes juridiques").to_polars()
+    assert forms.row(0) == ("service commun", 1, 1, 18, reached)
+    with (report / "tables" / "formes_juridiques.csv").open(encoding="utf-8") as f:
+        assert list(csv.reader(f))[1] == ["service commun", "1", "1", "18", str(reached)]
 
 
 def test_membres_depuis_refused_after_first_edition(tmp_path: Path) -> None:

@@ -231,3 +231,20 @@ def test_template_offers_the_legal_forms_as_a_list(folder: Path, tmp_path: Path)
     assert f"<formula1>{listed}</formula1>" in xml
     assert "date_abandon" in "".join(
         zipfile.ZipFile(book).read("xl/sharedStrings.xml").decode("utf-8").split())
+
+
+def test_communes_table_takes_the_population_of_the_year(folder: Path) -> None:
+    from mutualisation.compute.bilan import Bilan
+
+    communes = Bilan.build(folder, 2017).communes
+    assert dict(communes.select("code_insee", "population").iter_rows()) == {
+        "59001": 1100, "59002": 2000, "59003": 500, "59004": 400, "59005": 300}
+
+
+def test_bad_membres_depuis_in_metadata_is_one_line(folder: Path) -> None:
+    (folder / "metadata.json").write_text('{"membres_depuis": "01/01/2015"}', encoding="utf-8")
+    result = cli("check", "--data", folder)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("metadata.json, colonne « membres_depuis », valeur "
+                                     "« 01/01/2015 » : « membres_depuis » doit être une date "
+                                     "AAAA-MM-JJ")
