@@ -248,3 +248,29 @@ def test_bad_membres_depuis_in_metadata_is_one_line(folder: Path) -> None:
     assert result.stderr.strip() == ("metadata.json, colonne « membres_depuis », valeur "
                                      "« 01/01/2015 » : « membres_depuis » doit être une date "
                                      "AAAA-MM-JJ")
+
+
+def test_bilan_says_which_populations_and_the_abandoned_actions(folder: Path) -> None:
+    from mutualisation.compute.bilan import Bilan
+    from mutualisation.present import bilan_text, reach_text
+
+    bilan = Bilan.build(folder, 2017)
+    assert reach_text.notes(bilan) == [
+        "Populations retenues pour 2017 : table populations, millésimes 2016, 2017 "
+        "(2 communes) ; colonne population de la table communes (3 communes, sans population "
+        "dans la table populations jusqu’à 2017).",
+        "Une action abandonnée ou suspendue (date_abandon) n’est plus comptée, ni inscrite ni "
+        "déployée, à partir de cette date.",
+    ]
+    assert reach_text.abandoned_text(bilan) == (
+        "<p>1 action a quitté le schéma en 2017 (abandon ou suspension) : Ancienne entente "
+        "(OLD), le 1er juillet 2017. Elle n’est plus comptée à partir de cette date.</p>")
+    # 4 communes of 5, 4 000 of 4 300 inhabitants (93,02 %, said 93 %); in 2016 Gamma was not
+    # a member and Delta had no population: no figure to compare with.
+    assert ("4 communes sur 5, représentant 93\u00a0% de la population, participent à au "
+            "moins 1 action.") in bilan_text.headline(bilan)
+    rows = {label: (now, before) for label, now, before, _ in bilan_text.key_figure_rows(bilan)}
+    assert rows["Population des communes membres"] == (4300, None)
+    assert rows["Part de la population dans au moins 2 actions"] == (0.2558, None)
+    assert "Population inconnue pour 1 commune membre en 2015" in bilan_text.data_notes(
+        Bilan.build(folder, 2015))

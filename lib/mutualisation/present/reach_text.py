@@ -72,7 +72,9 @@ def abandoned_text(bilan: Bilan) -> str:
              .iter_rows()]
     who = plural(gone.height, "action a quitté", "actions ont quitté")
     return _p(f"{who} le schéma en {bilan.year} (abandon ou suspension) : "
-              + "; ".join(items) + ". Elles ne sont plus comptées à partir de cette date.")
+              + "; ".join(items) + (". Elle n’est plus comptée" if gone.height == 1
+                                    else ". Elles ne sont plus comptées")
+              + " à partir de cette date.")
 
 
 def notes(bilan: Bilan) -> list[str]:
@@ -82,20 +84,26 @@ def notes(bilan: Bilan) -> list[str]:
     members = bilan.member_populations
     if bilan.population_known:
         years, from_column = population.vintage(members)
-        used = []
+        parts = []
         if years:
             listed = ", ".join(str(y) for y in years)
-            used.append(f"table populations ({'millésime' if len(years) == 1 else 'millésimes'}"
-                        f" {listed}, le plus récent jusqu’à {bilan.year})")
+            in_table = members.height - from_column
+            parts.append(f"table populations, {'millésime' if len(years) == 1 else 'millésimes'}"
+                         f" {listed} ({plural(in_table, 'commune', 'communes')})")
         if from_column:
-            used.append(f"colonne population de la table communes pour "
-                        f"{plural(from_column, 'commune', 'communes')}")
-        items.append("Populations de " + " et ".join(used) + ".")
+            parts.append(f"colonne population de la table communes "
+                         f"({plural(from_column, 'commune', 'communes')}"
+                         + (f", sans population dans la table populations jusqu’à {bilan.year})"
+                            if bilan.dataset.populations is not None else ")"))
+        items.append(f"Populations retenues pour {bilan.year} : " + " ; ".join(parts) + ".")
     else:
         unknown = plural(members["population"].null_count(), "commune membre",
                          "communes membres")
         items.append(f"Population inconnue pour {unknown} en {bilan.year} : le bilan donne "
                      "les nombres de communes seuls, sans part de la population.")
+    if population.abandons_given(bilan.dataset):
+        items.append("Une action abandonnée ou suspendue (date_abandon) n’est plus comptée, ni "
+                     "inscrite ni déployée, à partir de cette date.")
     since = bilan.dataset.members_since
     if since is not None:
         items.append("Les communes membres dès le premier millésime du référentiel officiel "
