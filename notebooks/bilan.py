@@ -57,6 +57,9 @@ figures["domaines"]
 # %%
 figures["participations_par_action"]
 
+# %%
+figures["population_par_action"]
+
 # %% [markdown]
 # ## Les communes
 

@@ -274,3 +274,20 @@ def test_bilan_says_which_populations_and_the_abandoned_actions(folder: Path) ->
     assert rows["Part de la population dans au moins 2 actions"] == (0.2558, None)
     assert "Population inconnue pour 1 commune membre en 2015" in bilan_text.data_notes(
         Bilan.build(folder, 2015))
+
+
+def test_charts_of_forms_and_population_by_action(folder: Path) -> None:
+    from mutualisation.compute.bilan import Bilan
+    from mutualisation.present.figures import bilan_figures
+
+    bilan = Bilan.build(folder, 2017)
+    figures = bilan_figures(bilan)
+    forms = figures["formes_juridiques"].to_dict()
+    assert forms["title"]["text"] == "Actions et communes par forme de mutualisation"
+    reach = figures["population_par_action"].to_dict()
+    shown = {row["action_id"]: row["valeur"] for row in reach["datasets"][
+        reach["data"]["name"]]} if "data" in reach else {
+        row["action_id"]: row["valeur"] for rows in reach["datasets"].values() for row in rows}
+    # Deployed actions only (PDL is not), shares in French.
+    assert shown == {"CAM": "81\u00a0%", "RGPD": "37\u00a0%"}
+    assert "population_par_action" not in bilan_figures(Bilan.build(folder, 2015))

@@ -123,6 +123,13 @@ class Bilan:
         """The actions abandoned during the year: action_id, libelle, date_abandon."""
         return population.abandoned_in(self.dataset, self.year)
 
+    @cached_property
+    def actions_reach(self) -> pl.DataFrame:
+        """:attr:`actions` with the population each reaches (population, part_population;
+        both null when the population figures can't be given)."""
+        reach = population.reach_by_action(self.dataset, self.year)
+        return self.actions.join(reach, on="action_id", how="left", maintain_order="left")
+
     def _actions_table(self) -> pl.DataFrame:
         """The actions table of the files: with their legal form and population reached
         when the data gives them (the same columns as before otherwise)."""
@@ -131,7 +138,8 @@ class Bilan:
             table = table.join(self.dataset.actions.select("action_id", "forme_juridique"),
                                on="action_id", how="left", maintain_order="left")
         if self.population_known:
-            table = table.join(population.reach_by_action(self.dataset, self.year),
+            table = table.join(self.actions_reach.select("action_id", "population",
+                                                         "part_population"),
                                on="action_id", how="left", maintain_order="left")
         return table
 

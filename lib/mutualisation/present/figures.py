@@ -12,7 +12,7 @@ from mutualisation.compute.bilan import Bilan
 from mutualisation.compute.fiche import Fiche
 from mutualisation.compute.indicators import NO_DOMAIN
 from mutualisation.present import charts
-from mutualisation.present.charts.forms import by_legal_form
+from mutualisation.present.charts.reach import by_legal_form, population_by_action
 
 
 class Figures(dict):
@@ -49,6 +49,8 @@ def bilan_figures(bilan: Bilan) -> Figures:
         figures["carte"] = charts.commune_map(bilan.outlines, bilan.communes)
     if bilan.forms is not None:
         figures["formes_juridiques"] = by_legal_form(bilan.forms)
+    if bilan.population_known:
+        figures["population_par_action"] = population_by_action(bilan.actions_reach)
     return _named(figures)
 
 

@@ -1,17 +1,22 @@
-"""The chart of the section « Formes de mutualisation »: actions and communes by legal form."""
+"""The charts of issue #18: actions and communes by legal form (section « Formes de
+mutualisation »), and the share of the population each deployed action reaches."""
 
 from __future__ import annotations
 
 import altair as alt
 import polars as pl
 
+from mutualisation.formatting import fr_int, fr_percent
 from mutualisation.present.charts.parts import (
+    BAR_WIDTH,
+    MANY_BARS,
     chart_title,
     message_chart,
     require_columns,
     room_for_labels,
     series_colour,
     series_tooltip,
+    unique_labels,
 )
 from mutualisation.present.charts.theme import DEPLOYED, INSCRIBED, PALETTE, TEXT_COLOUR
 
@@ -69,3 +74,43 @@ def by_legal_form(frame: pl.DataFrame) -> alt.HConcatChart | alt.Chart:
             text=alt.Text("communes:Q", format=",d")),
     ).properties(width=200, height=height)
     return alt.hconcat(left, right, spacing=24).properties(title=title)
+
+
+def population_by_action(actions: pl.DataFrame) -> alt.LayerChart | alt.Chart:
+    """The share of the members' population living in a commune that takes part in each
+    deployed action, largest first, the share written at the end of its bar.
+
+    ``actions``: columns action_id, libelle, deployee, population, part_population (the
+    actions table of the bilan with the figures of
+    :func:`mutualisation.compute.population.reach_by_action`).
+    """
+    columns = ["action_id", "libelle", "deployee", "population", "part_population"]
+    require_columns(actions, columns, "population_by_action")
+    title = chart_title("Population couverte par chaque action déployée",
+                        "Part de la population des communes membres qui participent à "
+                        "l'action, au 31 décembre")
+    frame = actions.filter(pl.col("deployee")).select(columns)
+    if frame.is_empty():
+        return message_chart("Aucune action déployée", title)
+    frame = unique_labels(frame.sort(pl.col("part_population"), pl.col("libelle"),
+                                     pl.col("action_id"), descending=[True, False, False]))
+    frame = frame.with_columns(
+        pl.Series("valeur", [fr_percent(v) for v in frame["part_population"]], pl.String),
+        pl.Series("habitants", [fr_int(v) for v in frame["population"]], pl.String))
+    order = frame["etiquette"].to_list()
+    many = len(order) > MANY_BARS
+    base = alt.Chart(frame).encode(
+        y=alt.Y("etiquette:N", sort=order, title=None,
+                axis=alt.Axis(labelFontSize=10) if many else alt.Undefined),
+        x=alt.X("part_population:Q", title="Part de la population des communes membres",
+                scale=alt.Scale(domain=[0, 1.12]),
+                axis=alt.Axis(format=".0%", values=[0, 0.25, 0.5, 0.75, 1])),
+        tooltip=[alt.Tooltip("libelle:N", title="Action"),
+                 alt.Tooltip("habitants:N", title="Population couverte"),
+                 alt.Tooltip("valeur:N", title="Part de la population")],
+    )
+    bars = base.mark_bar(color=PALETTE[0])
+    values = base.mark_text(align="left", dx=4, **({"fontSize": 10} if many else {})).encode(
+        text="valeur:N", color=alt.value(TEXT_COLOUR))
+    return alt.layer(bars, values).properties(width=BAR_WIDTH,
+                                              height=alt.Step(16 if many else 20), title=title)
