@@ -119,6 +119,8 @@ def test_year_reach_hand_worked(folder: Path) -> None:
         },
         "actions_abandonnees_annee": ["OLD"],
     }
+    assert population.by_form(ds, 2017)["forme_juridique"].to_list() == [
+        "service unifié", "groupement de commandes", "non renseignée"]
     assert population.reach_by_action(ds, 2017).rows() == [
         ("CAM", 3500, 0.814), ("PDL", 300, 0.0698), ("RGPD", 1600, 0.3721)]
 

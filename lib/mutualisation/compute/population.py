@@ -24,6 +24,7 @@ import polars as pl
 from mutualisation.compute import indicators
 from mutualisation.data.model import Dataset
 from mutualisation.data.parameters import DEFAULT_THRESHOLDS
+from mutualisation.data.vocabulary import FORMES_JURIDIQUES
 
 #: Label of actions whose ``forme_juridique`` is empty.
 NO_FORM = "non renseignée"
@@ -115,10 +116,11 @@ def reach_by_action(dataset: Dataset, year: int) -> pl.DataFrame:
 
 
 def by_form(dataset: Dataset, year: int) -> pl.DataFrame:
-    """Per legal form of the actions inscribed at D, sorted by forme_juridique (« non
-    renseignée » last): actions_inscrites, actions_deployees, communes (member communes with
-    an active participation in one of its actions), population (of those communes; null when
-    the population figures can't be given)."""
+    """Per legal form of the actions inscribed at D, in the order of
+    :data:`~mutualisation.data.vocabulary.FORMES_JURIDIQUES` (« non renseignée » last):
+    actions_inscrites, actions_deployees, communes (member communes with an active
+    participation in one of its actions), population (of those communes; null when the
+    population figures can't be given)."""
     members = member_populations(dataset, year)
     status = indicators.actions_status(dataset, year).join(
         dataset.actions.select("action_id", "forme_juridique"), on="action_id")
@@ -140,7 +142,11 @@ def by_form(dataset: Dataset, year: int) -> pl.DataFrame:
     out = (
         counts.join(communes, on="forme_juridique", how="left")
         .with_columns(pl.col("communes").fill_null(0), pl.col("population").fill_null(0))
-        .sort(pl.col("forme_juridique") == NO_FORM, "forme_juridique")
+        # In the order of the vocabulary (services first, « autre » last), then the actions
+        # without a form: the order reports use for the legal instruments.
+        .sort(pl.col("forme_juridique").replace_strict(
+            [*FORMES_JURIDIQUES, NO_FORM], list(range(len(FORMES_JURIDIQUES) + 1)),
+            return_dtype=pl.Int64))
     )
     if not known(members):
         out = out.with_columns(pl.lit(None, pl.Int64).alias("population"))

@@ -25,8 +25,8 @@ def by_legal_form(frame: pl.DataFrame) -> alt.HConcatChart | alt.Chart:
     """Actions (inscribed, deployed) and member communes taking part, per legal form.
 
     ``frame``: columns forme_juridique, actions_inscrites, actions_deployees, communes (as
-    :func:`mutualisation.compute.population.by_form` gives them, in their order: most actions
-    first is left to the reader, the order of the table is kept so both agree).
+    :func:`mutualisation.compute.population.by_form` gives them; the chart keeps that order,
+    the one of the table beside it).
     """
     columns = ["forme_juridique", "actions_inscrites", "actions_deployees", "communes"]
     require_columns(frame, columns, "by_legal_form")
