@@ -160,8 +160,8 @@ def key_figure_rows(bilan: Bilan) -> list[tuple[str, float, float | None, str]]:
         add(labels.share_at_least(k), "part_communes_participantes", str(k), "%")
     if "population_membres" in figures:  # every member commune has a population
         add(labels.POPULATION_MEMBERS, "population_membres")
+        # The shares only: the populations they stand for are in indicators.json.
         for k in bilan.thresholds:
-            add(labels.population_at_least(k), "population_communes_participantes", str(k))
             add(labels.population_share_at_least(k), "part_population_communes_participantes",
                 str(k), "%")
     return rows

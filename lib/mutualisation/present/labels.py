@@ -43,11 +43,6 @@ def share_at_least(k: int) -> str:
 POPULATION_MEMBERS = "Population des communes membres"
 
 
-def population_at_least(k: int) -> str:
-    """« Population des communes dans au moins 2 actions »."""
-    return f"Population des communes dans {at_least(k)}"
-
-
 def population_share_at_least(k: int) -> str:
     """« Part de la population dans au moins 2 actions »."""
     return f"Part de la population dans {at_least(k)}"
