@@ -730,3 +730,14 @@ def test_legal_form_problems_are_one_line_each(folder: Path, tmp_path: Path) -> 
         "l'autre",
     ]
     assert not (folder / "participations.csv").exists()
+
+
+def test_a_matrix_leaves_a_legal_form_column_out(folder: Path, tmp_path: Path) -> None:
+    source = tmp_path / "croise.csv"
+    source.write_text("Commune;CAM;RGPD;Forme juridique\nLille;X;01/03/2019;service commun\n",
+                      encoding="utf-8")
+    result = import_followup(source, folder)
+    assert "Colonnes ignorées : D « Forme juridique »" in result.report
+    assert "Formes juridiques lues" not in result.report
+    assert table(folder) == [("59350", "CAM", "2019-01-01", ""),
+                             ("59350", "RGPD", "2019-03-01", "")]
