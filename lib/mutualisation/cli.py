@@ -257,9 +257,15 @@ def report(
             refresh_index(out)
             return
 
+        # The earlier reports as they stand before the first run: every bilan compares with
+        # them, whatever order the runs end in.
+        from mutualisation.run.revisions import read_published
+
+        published = read_published(out, data)
         jobs = [(f"bilan {one.year}",
                  lambda executor, one=one: run_report(one, out, executor=executor,
-                                                      dataset=dataset, log=batch_log))
+                                                      dataset=dataset, log=batch_log,
+                                                      published=published))
                 for one in asked]
         _finish_batch(_batch(jobs, "Bilans", workers, out), out, "bilan écrit",
                       "bilans écrits")
