@@ -4,6 +4,7 @@ otherwise (re-sorted, re-encoded, re-saved as a workbook) showing no change."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -207,3 +208,56 @@ def test_every_value_compared_as_text() -> None:
     log = compare_table("communes", frame, later)
     assert log.select("champ", "avant", "apres").rows() == [
         ("date_adhesion", "2015-01-01", "2015-01-02")]
+
+
+def _resaved(data: Path, folder: Path, workbook: bool) -> Path:
+    """The tables of ``data`` as an analyst re-saves them: rows in another order, French
+    dates, semicolons and Windows-1252 — or one workbook with real dates and numbers."""
+    folder.mkdir()
+    frames = {name: pl.read_csv(data / f"{name}.csv", infer_schema_length=0)
+              for name in ("communes", "actions", "participations")}
+    dates = {name: [c for c in frame.columns if c.startswith("date_")]
+             for name, frame in frames.items()}
+    if workbook:
+        with xlsxwriter.Workbook(folder / "donnees.xlsx") as book:
+            for name, frame in frames.items():
+                typed = frame.with_columns(pl.col(dates[name]).str.to_date())
+                if "population" in typed.columns:
+                    typed = typed.with_columns(pl.col("population").cast(pl.Int64))
+                typed.sample(fraction=1.0, shuffle=True, seed=1).write_excel(book,
+                                                                               worksheet=name)
+    else:
+        for name, frame in frames.items():
+            french = frame.with_columns(pl.col(dates[name]).str.to_date().dt.strftime("%d/%m/%Y"))
+            (folder / f"{name}.csv").write_bytes(
+                french.reverse().write_csv(separator=";").encode("cp1252"))
+    return folder
+
+
+@pytest.mark.parametrize("workbook", [False, True], ids=["cp1252", "xlsx"])
+def test_default_data_resaved_shows_no_change(tmp_path: Path, workbook: bool) -> None:
+    from mutualisation.config import DATA_DIR
+
+    resaved = _resaved(DATA_DIR, tmp_path / "donnees", workbook)
+    result = cli("diff", "--depuis", DATA_DIR, "--data", resaved)
+    assert (result.returncode, result.stdout.splitlines()[-1]) == (0, "Aucun changement."), \
+        result.stdout + result.stderr
+
+
+def test_default_data_one_start_date_changed(tmp_path: Path) -> None:
+    from mutualisation.config import DATA_DIR
+
+    changed = tmp_path / "donnees"
+    shutil.copytree(DATA_DIR, changed)
+    table = changed / "participations.csv"
+    text = table.read_text(encoding="utf-8")
+    assert "\n59356,MPR,2019-02-01,\n" in text  # line 367: Lompret in MPR
+    table.write_text(text.replace("\n59356,MPR,2019-02-01,\n", "\n59356,MPR,2018-02-01,\n"),
+                     encoding="utf-8")
+    result = cli("diff", "--depuis", DATA_DIR, "--data", changed)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[1:] == [
+        "1 ligne changée :", "Communes : aucun changement", "Actions : aucun changement",
+        "Participations : 1 modifiée",
+        "  modifiée — participations.csv, ligne 367 : Lompret, MPR : date_debut 2019-02-01 → "
+        "2018-02-01"]
