@@ -105,6 +105,20 @@ def test_second_run_tells_the_same(revised, tmp_path: Path) -> None:
         (out / "2017" / "indicators.json").read_bytes()
 
 
+def test_all_years_compare_with_the_reports_as_they_were(revised, tmp_path: Path) -> None:
+    # Every bilan of the batch compares with the earlier reports as they stood before the
+    # command, though 2015 and 2016 are rewritten by it: 2017 tells the same revisions.
+    data, out = revised
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    batch = cli("report", "--all-years", "--data", data, "--out", copy)
+    assert batch.returncode == 0, batch.stderr
+    assert _indicators(copy / "2017")["revisions"] == EXPECTED
+    assert _indicators(copy / "2016")["revisions"] == EXPECTED[:1]
+    assert _indicators(copy / "2015")["revisions"] == []
+    assert _indicators(copy / "2015")["communes_membres"] == 2  # rewritten by the batch
+
+
 def test_index_marks_revised_years(revised) -> None:
     _, out = revised
     page = (out / "index.html").read_text(encoding="utf-8")
