@@ -261,3 +261,36 @@ def test_default_data_one_start_date_changed(tmp_path: Path) -> None:
         "Participations : 1 modifiée",
         "  modifiée — participations.csv, ligne 367 : Lompret, MPR : date_debut 2019-02-01 → "
         "2018-02-01"]
+
+
+def test_optional_tables_are_compared_by_their_keys() -> None:
+    # Tables other branches add (populations, moyens): matched on their own keys, a null
+    # code (the action's own row of moyens) being a key like any other.
+    from mutualisation.compute.changes import compare
+    from mutualisation.data.snapshot import LocatedTable
+
+    def located(frame: dict) -> LocatedTable:
+        table = pl.DataFrame(frame)
+        return LocatedTable("t.csv", table.with_row_index("__ligne__", offset=2).with_columns(
+            pl.col("__ligne__").cast(pl.Int64)))
+
+    before = {
+        "populations": located({"code_insee": ["59001", "59001"], "annee": [2018, 2019],
+                                "population": [1200, 1210]}),
+        "moyens": located({"action_id": ["CAM", "CAM"], "annee": [2019, 2019],
+                           "code_insee": [None, "59001"], "etp": [2.0, 0.5]}),
+    }
+    after = {
+        "populations": located({"code_insee": ["59001", "59001"], "annee": [2019, 2018],
+                                "population": [1215, 1200]}),
+        "moyens": located({"action_id": ["CAM", "CAM"], "annee": [2019, 2019],
+                           "code_insee": ["59001", None], "etp": [0.5, 2.5]}),
+    }
+    changes = compare(before, after)
+    assert changes.tables == ("populations", "moyens")
+    assert changes.log.select("table", "cle", "ligne", "champ", "avant", "apres").rows() == [
+        ("populations", ["59001", "2019"], 2, "population", "1210", "1215"),
+        ("moyens", ["CAM", "2019", ""], 3, "etp", "2.0", "2.5"),
+    ]
+    assert row_lines(changes)[1] == ("ligne de moyens modifiée — t.csv, ligne 3 : CAM, 2019 : "
+                                     "etp 2.0 → 2.5")
