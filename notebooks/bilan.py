@@ -18,6 +18,7 @@
 annee = None  # None : dernière année couverte par les données
 donnees = "data"  # dossier des tables, relatif à la racine du projet
 seuils = [1, 2, 5]  # communes participant à au moins k actions
+revisions = []  # chiffres des bilans précédents révisés (calculés par mutualisation report)
 
 # %%
 # Altair en premier, depuis la cellule même : cet ordre évite à CPython 3.11 un
@@ -29,6 +30,7 @@ from mutualisation.present import bilan_text as texte
 from mutualisation.present import reach_text as portee
 from mutualisation.present.figures import bilan_figures
 from mutualisation.present.notebook import setup, show, show_table
+from mutualisation.present.revisions_text import revisions_text
 
 setup()
 bilan = Bilan.build(donnees, annee, seuils)
@@ -39,6 +41,9 @@ show(texte.banner(bilan))
 show(f"<h1>{texte.title(bilan)}</h1>")
 show(texte.headline(bilan))
 show_table(texte.key_figures(bilan), "chiffres-cles", "Chiffres clés")
+
+# %%
+show(revisions_text(revisions))
 
 # %% [markdown]
 # ## Les actions du schéma

@@ -257,9 +257,15 @@ def report(
             refresh_index(out)
             return
 
+        # The earlier reports as they stand before the first run: every bilan compares with
+        # them, whatever order the runs end in.
+        from mutualisation.run.revisions import read_published
+
+        published = read_published(out, data)
         jobs = [(f"bilan {one.year}",
                  lambda executor, one=one: run_report(one, out, executor=executor,
-                                                      dataset=dataset, log=batch_log))
+                                                      dataset=dataset, log=batch_log,
+                                                      published=published))
                 for one in asked]
         _finish_batch(_batch(jobs, "Bilans", workers, out), out, "bilan écrit",
                       "bilans écrits")
@@ -395,6 +401,54 @@ def import_(
         fail(err.lines())
     print(result.report, end="")
     print(f"Écrits : {result.output} et {result.report_path}")
+
+
+def _earlier_data(depuis: Path) -> Path:
+    """The data folder --depuis names: a report's snapshot (``OUT/ANNÉE``, or its
+    ``donnees/``) or any data folder."""
+    from mutualisation.config import SNAPSHOT_DIR
+
+    if (depuis / SNAPSHOT_DIR).is_dir():
+        return depuis / SNAPSHOT_DIR
+    if (depuis / "indicators.json").is_file():
+        fail([f"--depuis : {depuis} est un rapport sans copie de ses données (fait avant "
+              f"qu'un rapport garde son dossier {SNAPSHOT_DIR}/) : le régénérer, ou "
+              "comparer avec un dossier de données"])
+    return depuis
+
+
+@app.command()
+@interruptible
+def diff(
+    depuis: Annotated[Path, typer.Option(
+        "--depuis", readable=False, metavar="OUT/ANNÉE|DOSSIER",
+        help="Un rapport antérieur (les données qu'il a gardées) ou un autre dossier de "
+        "données.")],
+    data: DataOption = DATA_DIR,
+) -> None:
+    """Liste ce qui a changé dans les données depuis un rapport ou un autre dossier.
+
+    Communes, actions et participations ajoutées, supprimées ou modifiées, champ par champ.
+    Code de sortie : 0 aucun changement, 1 des changements, 2 données invalides.
+    """
+    from mutualisation.compute.changes import compare
+    from mutualisation.data.snapshot import located_tables
+    from mutualisation.present.changes_text import change_report
+
+    earlier = _earlier_data(depuis)
+    try:
+        before = located_tables(earlier)
+    except DataError as err:
+        fail([f"--depuis ({earlier}) : {line}" for line in err.lines()])
+    try:
+        after = located_tables(data)
+    except DataError as err:
+        fail(err.lines())
+    changes = compare(before, after)
+    for line in change_report(changes, str(earlier), str(data)):
+        print(line)
+    if not changes.empty:
+        raise typer.Exit(EXIT_FAILED)
 
 
 #: How many candidates an ambiguous --epci lists before counting the rest.

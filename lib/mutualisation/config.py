@@ -18,6 +18,10 @@ FICHES_DIR = "fiches"
 INDEX_FILE = "index.html"
 #: The optional metadata file of a data folder.
 METADATA_FILE = "metadata.json"
+#: Sub-folder of a report holding the snapshot of the data it was made from (#21).
+SNAPSHOT_DIR = "donnees"
+#: The open-data description of a report folder (Frictionless Data Package).
+DATAPACKAGE_FILE = "datapackage.json"
 #: The optional commune outlines of a data folder, for the map (GeoJSON, property code_insee).
 OUTLINES_FILE = "communes.geojson"
 

@@ -80,6 +80,15 @@ def _rows(years: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for label, cell in rows]
 
 
+def _revised(years: list[dict[str, Any]]) -> dict[int, list[int]]:
+    """The years whose figures a later bilan revised (its ``revisions``), with those bilans."""
+    found: dict[int, set[int]] = {}
+    for year in years:
+        for item in (year["figures"] or {}).get("revisions", []):
+            found.setdefault(item["annee"], set()).add(year["annee"])
+    return {year: sorted(later) for year, later in sorted(found.items())}
+
+
 def render_index(out: Path) -> str:
     """The entry page for the reports under ``out``."""
     years = _years(out)
@@ -90,6 +99,7 @@ def render_index(out: Path) -> str:
         columns=[y["annee"] for y in years if y["figures"] is not None],
         rows=_rows(years),
         illustrative=illustrative,
+        revised=_revised(years),
     )
 
 

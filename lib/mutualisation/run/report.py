@@ -26,10 +26,13 @@ import nbformat
 
 from mutualisation.compute.bilan import Bilan
 from mutualisation.compute.fiche import Fiche
+from mutualisation.compute.revisions import Published
 from mutualisation.config import BILAN_NOTEBOOK, FICHE_NOTEBOOK, FICHES_DIR, FIGURE_KEY
 from mutualisation.data.model import Dataset
 from mutualisation.data.parameters import Parameters
+from mutualisation.data.snapshot import write_snapshot
 from mutualisation.data.validate import check_year, load_dataset
+from mutualisation.export.datapackage import write_datapackage
 from mutualisation.export.pdf import pdf_engine_problem, write_pdf
 from mutualisation.export.workbook import ExportError, write_workbook
 from mutualisation.files import os_reason, sha256, write_json
@@ -52,6 +55,7 @@ from mutualisation.run.publish import (
     refuse_unusable_target,
     remove_tree,
 )
+from mutualisation.run.revisions import read_published, revision_records
 
 #: Packages whose versions the manifest records.
 MANIFEST_PACKAGES = ("mutualisation", "polars", "altair", "vl-convert-python", "papermill",
@@ -187,7 +191,8 @@ def write_atomically(target: Path, notebook_name: str, build: Callable[[Path], N
 
 def run_report(parameters: Parameters, out: Path, log: Log = lambda _: None, *,
                pdf: bool = True, executor: Executor | None = None,
-               dataset: Dataset | None = None) -> Path:
+               dataset: Dataset | None = None,
+               published: list[Published] | None = None) -> Path:
     """Write ``out/<year>/`` for the bilan of ``parameters`` (year None: the last year of the
     data); return it.
 
@@ -196,6 +201,11 @@ def run_report(parameters: Parameters, out: Path, log: Log = lambda _: None, *,
     get it. A batch passes its ``executor`` (warm kernels) and the ``dataset`` it already
     loaded. The output folder is held for the run (:func:`publish.output_lock`: waits for
     another run writing into it).
+
+    The earlier bilans of ``out`` (``published``: read once by a batch before its first run;
+    None: read here) give the revisions of the figures of earlier years, written into
+    ``indicators.json`` and told by the notebook. The report keeps its data in ``donnees/``
+    (:func:`write_snapshot`, listed in the manifest) and describes it in ``datapackage.json``.
     """
     # nbconvert's import cost (1.06 s measured here) only when a report is really written;
     # a batch's workers import it once.
@@ -211,19 +221,28 @@ def run_report(parameters: Parameters, out: Path, log: Log = lambda _: None, *,
     values = parameters.notebook()
 
     def build(staging: Path) -> None:
+        # Tables and key figures only: the charts (and the map's outlines) are drawn by
+        # the notebook and taken from it.
+        bilan = Bilan(dataset, year, thresholds)
+        earlier = (published if published is not None
+                   else read_published(out, parameters.data, until=year))
+        revised = revision_records(bilan.series, thresholds, year, earlier)
+        # An empty list is the notebook's default: the parameters of a report without
+        # revision stay as they were.
+        given = dict(sorted({**values, "revisions": revised}.items())) if revised else values
         log(f"Bilan {year} : exécution du notebook ({values['donnees']})…")
         run = executor or execute_drawing_ahead("bilan", lambda line: log(f"Bilan {year} : {line}"))
-        nb = executed(run, BILAN_NOTEBOOK, staging / "bilan.ipynb", values)
+        nb = executed(run, BILAN_NOTEBOOK, staging / "bilan.ipynb", given)
         log(f"Bilan {year} : page HTML, indicateurs, tables et figures…")
-        # Tables and key figures only: the charts (and the map's outlines) were drawn by
-        # the notebook and are taken from it.
-        bilan = Bilan(dataset, year, thresholds)
         heading = title(bilan)
         html = staging / "bilan.html"
         html.write_text(page.export_html(nb, heading), encoding="utf-8")
-        write_json(staging / "indicators.json", bilan.indicators)
-        write_json(staging / "manifest.json", manifest(dataset, values, BILAN_NOTEBOOK))
+        write_json(staging / "indicators.json", {**bilan.indicators, "revisions": revised})
+        kept = write_snapshot(dataset, staging)
+        write_json(staging / "manifest.json",
+                   {**manifest(dataset, given, BILAN_NOTEBOOK), "copie_donnees": kept})
         write_outputs(bilan, staging, nb)
+        write_datapackage(staging, year, dataset, bilan.tables())
         log(f"Bilan {year} : classeur bilan.xlsx…")
         write_workbook(bilan, staging / "bilan.xlsx", heading)
         if pdf and pdf_problem is None:
