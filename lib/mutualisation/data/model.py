@@ -43,6 +43,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 
 TABLES: tuple[str, ...] = ("communes", "actions", "participations")
 
+#: Optional tables: a data folder without them loads exactly as before.
+OPTIONAL_TABLES: tuple[str, ...] = ("moyens",)
+
 #: Tables that may have no row: a schéma just started (``mutualisation init``) has no action.
 MAY_BE_EMPTY: tuple[str, ...] = ("actions", "participations")
 
@@ -73,6 +76,9 @@ class Dataset:
     #: True when the years covered are declared by the metadata file (``annees``), not
     #: deduced from the dates of the tables.
     years_declared: bool = False
+    #: The optional ``moyens`` table (staff and costs, :mod:`mutualisation.data.moyens`),
+    #: None when the folder has none.
+    moyens: pl.DataFrame | None = None
 
     @property
     def years(self) -> list[int]:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from mutualisation.data.model import TABLES
+from mutualisation.data.model import OPTIONAL_TABLES, TABLES
 from mutualisation.data.problems import Problem, shown
 from mutualisation.files import READ_DENIED, os_reason
 from mutualisation.formatting import plural
@@ -149,7 +149,7 @@ def read_bytes(path: Path) -> bytes | Problem:
 
 
 def _is_table_file(path: Path) -> bool:
-    return path.stem in TABLES and path.suffix in {f".{fmt}" for fmt in _FORMATS}
+    return path.stem in TABLES + OPTIONAL_TABLES and path.suffix in {f".{fmt}" for fmt in _FORMATS}
 
 
 def workbooks_of(entries: Iterable[Path]) -> list[Path]:

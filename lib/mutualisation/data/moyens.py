@@ -1,0 +1,269 @@
+"""The optional ``moyens`` table: staff and money of the actions (DESIGN.md, "Input data
+contract" and "Definitions").
+
+One row per action and year (``code_insee`` empty: the action as a whole), plus, optionally,
+one row per participating commune (the part charged to it). A data folder without the table
+loads exactly as before (:attr:`Dataset.moyens` is None). The table is found and read like
+the three others (its own file, or a sheet of a workbook) and every problem names the file,
+the line, the column and the value.
+
+Amounts are euros: French writing (``1 234,50``, ``1 234,50 €``, with normal, no-break or
+narrow no-break spaces) or an Excel number (``1234.5``); they are kept rounded to the cent,
+and the indicators add them up in whole cents (:mod:`mutualisation.compute.moyens`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from mutualisation.data.mergers import with_mergers
+from mutualisation.data.model import reference_date
+from mutualisation.data.parameters import INSEE_PATTERN
+from mutualisation.data.problems import Problem, shown
+from mutualisation.data.read import LINE, RawTable, TableSource, find_source, read_table
+from mutualisation.data.vocabulary import MODES_FINANCEMENT, canonical_expr, closest, listed
+from mutualisation.formatting import fr_decimal
+
+#: The table's name (file stem, sheet name).
+TABLE = "moyens"
+
+#: Column types of the table once loaded (euros and ETP as decimals rounded to 2 places).
+SCHEMA: dict[str, pl.DataType] = {
+    "action_id": pl.String(),
+    "annee": pl.Int64(),
+    "code_insee": pl.String(),
+    "etp": pl.Float64(),
+    "agents_transferes": pl.Int64(),
+    "cout_fonctionnement": pl.Float64(),
+    "economies": pl.Float64(),
+    "mode_financement": pl.String(),
+    "cle_repartition": pl.String(),
+}
+
+REQUIRED: tuple[str, ...] = ("action_id", "annee")
+
+#: The decimal columns, in euros or in full-time equivalents.
+AMOUNTS: tuple[str, ...] = ("cout_fonctionnement", "economies")
+DECIMALS: tuple[str, ...] = ("etp", *AMOUNTS)
+#: The figures whose commune rows may not add up past the action's own row.
+PARTS: tuple[str, ...] = ("etp", "agents_transferes", "cout_fonctionnement", "economies")
+
+# French Excel writes thousands with (narrow) no-break spaces.
+_SPACES = r"[\s\u00a0\u202f]"
+_NUMBER = r"^-?\d+(?:\.\d+)?$"
+
+
+def _clean(column: str) -> pl.Expr:
+    text = pl.col(column).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def number_text(column: str) -> pl.Expr:
+    """A French or Excel number as plain text (``1 234,50 €`` -> ``1234.50``), null when
+    empty; still text, to check it against a pattern before casting."""
+    return (_clean(column).str.replace_all(_SPACES, "").str.replace(r"(?i)(?:€|eur|euros?)$", "")
+            .str.replace(",", ".", literal=True))
+
+
+def _decimal(column: str) -> pl.Expr:
+    text = number_text(column)
+    return pl.when(text.str.contains(_NUMBER)).then(
+        text.cast(pl.Float64, strict=False).mul(100).round(0).truediv(100))
+
+
+def _integer(column: str) -> pl.Expr:
+    text = number_text(column).str.replace(r"\.0+$", "")
+    return pl.when(text.str.contains(r"^-?\d+$")).then(text.cast(pl.Int64, strict=False))
+
+
+def _insee(column: str) -> pl.Expr:
+    text = _clean(column).str.to_uppercase().str.replace(r"\.0+$", "")
+    return pl.when(text.str.contains(r"^\d{4}$")).then(text.str.zfill(5)).otherwise(text)
+
+
+def fr_amount(value: float, column: str) -> str:
+    """A figure as a message quotes it: ``12 345,50 €``, ``2,5 ETP``, ``3 agents``."""
+    if column == "etp":
+        return f"{fr_decimal(value, 2)} ETP"
+    if column == "agents_transferes":
+        return f"{fr_decimal(value, 0)} agent(s)"
+    return f"{fr_decimal(value, 2)} €"
+
+
+def _rows(frame: pl.DataFrame, label: str, column: str, message: str) -> list[Problem]:
+    return [Problem(label, message, line=line, column=column, value=value or "")
+            for line, value in frame.select(LINE, f"__raw_{column}").iter_rows()]
+
+
+def find(folder: Path, sheets: dict[Path, list[str]]) -> TableSource | Problem | None:
+    """Where the table is in ``folder`` (None when it is absent: the table is optional)."""
+    own = any((folder / f"{TABLE}.{fmt}").is_file() for fmt in ("csv", "xlsx", "parquet"))
+    in_book = any(name.strip().lower() == TABLE for names in sheets.values() for name in names)
+    if not own and not in_book:
+        return None
+    return find_source(folder, TABLE, sheets)
+
+
+def _typed(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
+    frame, label = raw.frame, raw.label
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        found = ", ".join(shown(c) for c in frame.columns if c != LINE) or "aucune"
+        return None, [Problem(label, f"colonne obligatoire absente (colonnes trouvées : {found})",
+                              line=raw.header_line, column=c) for c in missing]
+    frame = frame.with_columns(pl.lit(None, pl.String).alias(c)
+                               for c in SCHEMA if c not in frame.columns)
+    exprs = {
+        "action_id": _clean("action_id"),
+        "annee": _integer("annee"),
+        "code_insee": _insee("code_insee"),
+        "etp": _decimal("etp"),
+        "agents_transferes": _integer("agents_transferes"),
+        "cout_fonctionnement": _decimal("cout_fonctionnement"),
+        "economies": _decimal("economies"),
+        "mode_financement": canonical_expr(_clean("mode_financement"), MODES_FINANCEMENT),
+        "cle_repartition": _clean("cle_repartition"),
+    }
+    typed = frame.select(
+        LINE,
+        *(expr.cast(SCHEMA[c]).alias(c) for c, expr in exprs.items()),
+        *(pl.col(c).alias(f"__raw_{c}") for c in SCHEMA),
+    )
+    problems: list[Problem] = []
+    for column in SCHEMA:
+        present = _clean(f"__raw_{column}").is_not_null()
+        value = pl.col(column)
+        if column in REQUIRED:
+            problems += _rows(typed.filter(~present), label, column, "valeur obligatoire manquante")
+        if column == "annee":
+            problems += _rows(typed.filter(present & value.is_null()), label, column,
+                              "année attendue (AAAA)")
+        elif column == "code_insee":
+            problems += _rows(typed.filter(present & ~value.str.contains(INSEE_PATTERN)), label,
+                              column, "code INSEE mal formé (5 caractères : 59350, 2A004…)")
+        elif column == "agents_transferes":
+            problems += _rows(typed.filter(present & value.is_null()), label, column,
+                              "nombre entier attendu")
+        elif column in DECIMALS:
+            unit = "montant en euros" if column in AMOUNTS else "nombre"
+            problems += _rows(typed.filter(present & value.is_null()), label, column,
+                              f"{unit} illisible (attendu par exemple 1 234,50)")
+        if column in PARTS:
+            problems += _rows(typed.filter(value < 0), label, column,
+                              "valeur négative (attendu un nombre positif ou nul)")
+    unknown = typed.filter(_clean("__raw_mode_financement").is_not_null()
+                           & pl.col("mode_financement").is_null())
+    problems += [
+        Problem(label, f"mode de financement inconnu (le plus proche : « "
+                f"{closest(raw_value, MODES_FINANCEMENT)} » ; attendu : "
+                f"{listed(MODES_FINANCEMENT)})", line=line, column="mode_financement",
+                value=raw_value)
+        for line, raw_value in unknown.select(LINE, "__raw_mode_financement").iter_rows()
+    ]
+    return typed, problems
+
+
+def _references(typed: pl.DataFrame, label: str, communes: pl.DataFrame,
+                actions: pl.DataFrame, participations: pl.DataFrame,
+                first_year: int, last_year: int) -> list[Problem]:
+    """Rules relating a row to the other tables: known action and commune, a year of the
+    data, an active participation of the commune in the action on 31 December."""
+    problems = _rows(typed.filter(pl.col("action_id").is_not_null()
+                                  & ~pl.col("action_id").is_in(actions["action_id"].implode())),
+                     label, "action_id", "action absente de la table actions")
+    coded = pl.col("code_insee").is_not_null() & pl.col("code_insee").str.contains(INSEE_PATTERN)
+    problems += _rows(typed.filter(coded & ~pl.col("code_insee").is_in(
+        communes["code_insee"].implode())), label, "code_insee",
+        "commune absente de la table communes")
+    problems += _rows(typed.filter(~pl.col("annee").is_between(first_year, last_year)), label,
+                      "annee", f"année hors des années des données ({first_year} à {last_year})")
+    rows = typed.filter(
+        coded, pl.col("code_insee").is_in(communes["code_insee"].implode()),
+        pl.col("action_id").is_in(actions["action_id"].implode()),
+        pl.col("annee").is_between(first_year, last_year))
+    if rows.height:
+        years = rows.select(pl.col("annee").unique())
+        active = (
+            with_mergers(communes, participations).join(years, how="cross")
+            .filter(pl.col("date_debut") <= pl.date(pl.col("annee"), 12, 31),
+                    pl.col("date_fin").is_null()
+                    | (pl.col("date_fin") > pl.date(pl.col("annee"), 12, 31)))
+            .select("annee", "code_insee", "action_id").unique()
+        )
+        outside = rows.join(active, on=["annee", "code_insee", "action_id"], how="anti").sort(LINE)
+        problems += [
+            Problem(label, f"la commune {code} ne participe pas à l’action {action} au "
+                    f"{reference_date(year):%d/%m/%Y} (aucune participation active)",
+                    line=line, column="code_insee", value=raw)
+            for line, code, action, year, raw in
+            outside.select(LINE, "code_insee", "action_id", "annee", "__raw_code_insee")
+            .iter_rows()
+        ]
+    return problems
+
+
+def _duplicates(typed: pl.DataFrame, label: str) -> list[Problem]:
+    key = [pl.col("action_id"), pl.col("annee"), pl.col("code_insee").fill_null("")]
+    dup = (typed.filter(pl.col("action_id").is_not_null(), pl.col("annee").is_not_null())
+           .with_columns(pl.col(LINE).min().over(key).alias("__first"))
+           .filter(pl.col(LINE) != pl.col("__first")).sort(LINE))
+    return [
+        Problem(label, f"ligne en double pour l’action {action} en {year}"
+                + (f" et la commune {code}" if code else "") + f" (déjà ligne {first})",
+                line=line, column="action_id", value=action)
+        for line, action, year, code, first in
+        dup.select(LINE, "action_id", "annee", "code_insee", "__first").iter_rows()
+    ]
+
+
+def _sums(typed: pl.DataFrame, label: str) -> list[Problem]:
+    """Commune rows adding up past their action's own row, figure by figure."""
+    own = typed.filter(pl.col("code_insee").is_null())
+    parts = typed.filter(pl.col("code_insee").is_not_null())
+    problems = []
+    for column in PARTS:
+        # Whole cents (hundredths of an ETP): a sum of decimals compared exactly.
+        scaled = (pl.col(column) * 100).round(0).cast(pl.Int64)
+        summed = parts.group_by("action_id", "annee").agg(scaled.sum().alias("__parts"))
+        over = (own.select(LINE, "action_id", "annee", scaled.alias("__own"),
+                           f"__raw_{column}")
+                .join(summed, on=["action_id", "annee"])
+                .filter(pl.col("__own").is_not_null(), pl.col("__parts") > pl.col("__own"))
+                .sort(LINE))
+        problems += [
+            Problem(label, f"les lignes des communes de l’action {action} en {year} totalisent "
+                    f"{fr_amount(total / 100, column)}, plus que la ligne de l’action "
+                    f"({fr_amount(whole / 100, column)})", line=line, column=column, value=raw)
+            for line, action, year, whole, raw, total in over.iter_rows()
+        ]
+    return problems
+
+
+def load_moyens(folder: Path, sheets: dict[Path, list[str]], communes: pl.DataFrame,
+                actions: pl.DataFrame, participations: pl.DataFrame, first_year: int,
+                last_year: int) -> tuple[pl.DataFrame | None, Path | None, list[Problem]]:
+    """The validated table (None when the folder has none), the file it was read from, and
+    the problems found. ``communes``, ``actions``, ``participations`` are the validated
+    tables; years must lie from ``first_year`` to ``last_year``."""
+    source = find(folder, sheets)
+    if source is None:
+        return None, None, []
+    if isinstance(source, Problem):
+        return None, None, [source]
+    raw = read_table(source, TABLE)
+    if isinstance(raw, list):
+        return None, source.path, raw
+    typed, problems = _typed(raw)
+    if typed is None:
+        return None, source.path, problems
+    problems += _references(typed, raw.label, communes, actions, participations,
+                            first_year, last_year)
+    problems += _duplicates(typed, raw.label)
+    problems += _sums(typed, raw.label)
+    if problems:
+        return None, source.path, problems
+    frame = (typed.select(*SCHEMA)
+             .sort("annee", "action_id", "code_insee", nulls_last=False))
+    return frame, source.path, []
