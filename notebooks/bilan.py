@@ -26,6 +26,7 @@ import altair  # noqa: F401
 
 from mutualisation.compute.bilan import Bilan
 from mutualisation.present import bilan_text as texte
+from mutualisation.present import moyens_text as moyens_texte
 from mutualisation.present.figures import bilan_figures
 from mutualisation.present.notebook import setup, show, show_table
 
@@ -80,6 +81,15 @@ figures["matrice"]
 
 # %%
 show(texte.changes_text(bilan))
+
+# %%
+if bilan.moyens is not None:  # the optional moyens table: staff and costs
+    show(moyens_texte.section(bilan))
+    show_table(moyens_texte.key_figures(bilan), "moyens-chiffres-cles",
+               "Moyens et coûts : chiffres clés")
+    display(figures["moyens_actions"])
+    display(figures["moyens_evolution"])
+    show_table(moyens_texte.actions_table(bilan), "moyens-actions", "Moyens par action")
 
 # %% [markdown]
 # ## Annexe

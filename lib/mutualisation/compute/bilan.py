@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from mutualisation.compute import indicators
+from mutualisation.compute import moyens as moyens_figures
 from mutualisation.data.model import Dataset
 from mutualisation.data.outlines import load_outlines
 from mutualisation.data.parameters import DEFAULT_THRESHOLDS, Parameters
@@ -48,6 +49,8 @@ class Bilan:
         """The key figures of the year (the content of indicators.json)."""
         figures = indicators.year_indicators(self.dataset, self.year, self.thresholds)
         figures["donnees_illustratives"] = self.dataset.illustrative
+        if self.moyens is not None:
+            figures["moyens"] = self.moyens.indicators
         return figures
 
     @cached_property
@@ -90,6 +93,11 @@ class Bilan:
     def changes(self) -> pl.DataFrame:
         return indicators.membership_changes(self.dataset, self.year)
 
+    @cached_property
+    def moyens(self) -> moyens_figures.Moyens | None:
+        """Staff and costs of the year, when the data has a ``moyens`` table."""
+        return moyens_figures.build(self.dataset, self.year, self.years)
+
     # ------------------------------------------------------------------ files
 
     def tables(self) -> dict[str, pl.DataFrame]:
@@ -97,7 +105,13 @@ class Bilan:
         communes = self.communes.with_columns(
             pl.col("actions", "actions_disponibles").list.join(" ")
         )
+        extra = {} if self.moyens is None else {
+            "moyens": self.moyens.actions,
+            "moyens_communes": self.moyens.charges,
+            "moyens_series": self.moyens.series,
+        }
         return {
+            **extra,
             "actions": self.actions,
             "communes": communes,
             "distribution": self.distribution,

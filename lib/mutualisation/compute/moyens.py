@@ -15,6 +15,7 @@ of those populations is unknown (a share is never computed on missing population
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -260,3 +261,37 @@ def indicators(ds: Dataset, year: int) -> dict[str, Any]:
             for row in modes.iter_rows(named=True)
         },
     }
+
+
+@dataclass(frozen=True)
+class Moyens:
+    """Everything the bilan shows of the ``moyens`` table for one year."""
+
+    year: int
+    #: :func:`by_action` of the year.
+    actions: pl.DataFrame
+    #: :func:`by_mode` and :func:`by_form` (None without legal forms) of the year.
+    modes: pl.DataFrame
+    forms: pl.DataFrame | None
+    #: :func:`charges` of the year (one row per commune and action).
+    charges: pl.DataFrame
+    #: :func:`series` from the first year of the data to the bilan's.
+    series: pl.DataFrame
+    #: The ``moyens`` object of indicators.json.
+    indicators: dict[str, Any]
+
+    @property
+    def first_year_with_figures(self) -> int | None:
+        """The first year some action has figures, or None."""
+        given = self.series.filter(pl.col("actions_renseignees") > 0)
+        return None if given.is_empty() else int(given["annee"][0])
+
+
+def build(ds: Dataset, year: int, years: list[int]) -> Moyens | None:
+    """The :class:`Moyens` of ``year`` (None when the data has no ``moyens`` table)."""
+    if ds.moyens is None:
+        return None
+    pops = populations(ds, year)
+    actions = by_action(ds, year, pops)
+    return Moyens(year, actions, by_mode(actions), by_form(actions), charges(ds, year),
+                  series(ds, years), indicators(ds, year))

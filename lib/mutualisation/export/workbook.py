@@ -40,6 +40,9 @@ SHEET_NAMES: dict[str, str] = {
     "domaines": "Domaines",
     "mouvements": "Mouvements",
     "series": "Séries",
+    "moyens": "Moyens",
+    "moyens_communes": "Moyens par commune",
+    "moyens_series": "Moyens par année",
 }
 
 # --------------------------------------------------------------------------- workbook

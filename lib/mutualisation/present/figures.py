@@ -12,6 +12,7 @@ from mutualisation.compute.bilan import Bilan
 from mutualisation.compute.fiche import Fiche
 from mutualisation.compute.indicators import NO_DOMAIN
 from mutualisation.present import charts
+from mutualisation.present.charts import moyens as moyens_charts
 
 
 class Figures(dict):
@@ -46,6 +47,10 @@ def bilan_figures(bilan: Bilan) -> Figures:
     }
     if bilan.outlines is not None:
         figures["carte"] = charts.commune_map(bilan.outlines, bilan.communes)
+    if bilan.moyens is not None:
+        figures["moyens_actions"] = moyens_charts.cost_and_staff(bilan.moyens.actions, bilan.year)
+        figures["moyens_evolution"] = moyens_charts.evolution(
+            bilan.moyens.series, bilan.moyens.first_year_with_figures)
     return _named(figures)
 
 
