@@ -82,7 +82,7 @@ figures["matrice"]
 # %%
 show(texte.changes_text(bilan))
 
-# %%
+# %% tags=["optionnel"]
 if bilan.moyens is not None:  # the optional moyens table: staff and costs
     show(moyens_texte.section(bilan))
     show_table(moyens_texte.key_figures(bilan), "moyens-chiffres-cles",

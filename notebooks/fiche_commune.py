@@ -77,7 +77,7 @@ if fiche.available.height:
 # %%
 figures["actions_disponibles"]
 
-# %%
+# %% tags=["optionnel"]
 show(moyens_texte.fiche_text(fiche))  # only with the optional moyens table
 
 # %% [markdown]
