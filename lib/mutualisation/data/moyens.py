@@ -19,12 +19,12 @@ from pathlib import Path
 import polars as pl
 
 from mutualisation.data.mergers import with_mergers
-from mutualisation.data.model import reference_date
+from mutualisation.data.model import Dataset, reference_date
 from mutualisation.data.parameters import INSEE_PATTERN
 from mutualisation.data.problems import Problem, shown
 from mutualisation.data.read import LINE, RawTable, TableSource, find_source, read_table
 from mutualisation.data.vocabulary import MODES_FINANCEMENT, canonical_expr, closest, listed
-from mutualisation.formatting import fr_decimal
+from mutualisation.formatting import fr_decimal, fr_etp, fr_euros, plural
 
 #: The table's name (file stem, sheet name).
 TABLE = "moyens"
@@ -267,3 +267,31 @@ def load_moyens(folder: Path, sheets: dict[Path, list[str]], communes: pl.DataFr
     frame = (typed.select(*SCHEMA)
              .sort("annee", "action_id", "code_insee", nulls_last=False))
     return frame, source.path, []
+
+
+def summary(dataset: Dataset) -> list[str]:
+    """What ``mutualisation check`` says of the table: years covered, actions with and
+    without figures, totals of each year (none without the table)."""
+    moyens = dataset.moyens
+    if moyens is None:
+        return []
+    source = dataset.sources.get(TABLE)
+    own = moyens.filter(pl.col("code_insee").is_null())
+    years = sorted(moyens["annee"].unique().to_list())
+    lines = [f"  {TABLE:<16}: {moyens.height}" + (f" ({source.name})" if source else "")]
+    if not years:
+        return lines
+    lines.append(f"    années renseignées : {', '.join(map(str, years))}")
+    for year in years:
+        rows = own.filter(pl.col("annee") == year)
+        deployed = dataset.actions.filter(pl.col("date_deploiement") <= reference_date(year))
+        missing = deployed.join(rows, on="action_id", how="anti").height
+        sums = rows.select((pl.col(c) * 100).round(0).cast(pl.Int64).sum() for c in PARTS).row(0)
+        figures = [fr_etp(sums[0] / 100),
+                   plural(sums[1] // 100, "agent transféré", "agents transférés"),
+                   f"coût {fr_euros(sums[2] / 100, 2)}",
+                   f"économies {fr_euros(sums[3] / 100, 2)}"]
+        given = plural(rows.height, "action renseignée", "actions renseignées")
+        without = plural(missing, "action déployée", "actions déployées")
+        lines.append(f"    {year} : {given}, {without} sans chiffres ; " + ", ".join(figures))
+    return lines

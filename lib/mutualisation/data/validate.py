@@ -493,7 +493,14 @@ def describe(dataset: Dataset) -> str:
         *(count(table) for table in TABLES),
         f"  années couvertes: {dataset.first_year} à {dataset.last_year}",
         *_merger_lines(dataset),
+        *_moyens_lines(dataset),
     ])
+
+
+def _moyens_lines(dataset: Dataset) -> list[str]:
+    from mutualisation.data.moyens import summary
+
+    return summary(dataset)
 
 
 def _merger_lines(dataset: Dataset) -> list[str]:
