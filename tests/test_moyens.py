@@ -313,3 +313,12 @@ def test_a_commune_sheet_without_moyens_is_unchanged(tmp_path: Path) -> None:
     fiche = Fiche.build(folder, 2017, "59001")
     assert "cout_impute" not in fiche.indicators and "finance" not in fiche.tables()
     assert moyens_text.fiche_text(fiche) == ""
+
+
+def test_an_empty_moyens_sheet_of_a_template_is_no_table(tmp_path: Path) -> None:
+    from mutualisation.data.template import write_template
+
+    folder = write_folder(tmp_path / "d", COMMUNES, ACTIONS, PARTICIPATIONS)
+    write_template(folder / "modele.xlsx", load_dataset(folder))
+    ds = load_dataset(folder)
+    assert ds.moyens is None and "moyens" not in ds.sources

@@ -15,6 +15,7 @@ and the indicators add them up in whole cents (:mod:`mutualisation.compute.moyen
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -264,6 +265,8 @@ def load_moyens(folder: Path, sheets: dict[Path, list[str]], communes: pl.DataFr
     problems += _sums(typed, raw.label)
     if problems:
         return None, source.path, problems
+    if typed.is_empty():  # a template's sheet not filled yet: as if there were none
+        return None, None, []
     frame = (typed.select(*SCHEMA)
              .sort("annee", "action_id", "code_insee", nulls_last=False))
     return frame, source.path, []
@@ -295,3 +298,64 @@ def summary(dataset: Dataset) -> list[str]:
         without = plural(missing, "action déployée", "actions déployées")
         lines.append(f"    {year} : {given}, {without} sans chiffres ; " + ", ".join(figures))
     return lines
+
+
+#: What each column expects, shown as a note on its header in the template's sheet.
+NOTES: dict[str, str] = {
+    "action_id": "Identifiant d'une action de la feuille « actions » (liste déroulante).",
+    "annee": "Année des chiffres (AAAA), une des années des données.",
+    "code_insee": "Vide : l'action dans son ensemble. Rempli : la part d'une commune qui "
+                  "participe à l'action cette année-là (liste déroulante).",
+    "etp": "Équivalents temps plein au 31 décembre (nombre décimal, 2,5).",
+    "agents_transferes": "Agents transférés ou mis à disposition dans l'année (nombre entier).",
+    "cout_fonctionnement": "Coût de fonctionnement de l'année, en euros (1 234,50) ; sur la "
+                           "ligne d'une commune, la part qui lui est imputée.",
+    "economies": "Économies déclarées pour l'année, en euros. Peut rester vide.",
+    "mode_financement": "Mode de financement (liste déroulante) : "
+                        + ", ".join(MODES_FINANCEMENT) + ".",
+    "cle_repartition": "Comment le coût est réparti (texte libre : au nombre d'habitants…).",
+}
+
+
+def write_sheet(book: Any, lists: dict[str, str], last_row: int, author: str) -> None:
+    """Add the ``moyens`` sheet to the template ``book`` (an xlsxwriter workbook): headers
+    with notes, text, number and year formats, and drop-down lists of the actions and
+    communes (``lists``: their ranges) and of the financing modes."""
+    sheet = book.add_worksheet(TABLE)
+    required = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    optional = book.add_format({"bg_color": "#F2F2F2", "border": 1})
+    text = book.add_format({"num_format": "@"})
+    euros = book.add_format({"num_format": "#,##0.00"})
+    decimal = book.add_format({"num_format": "0.0#"})
+    sheet.freeze_panes(1, 0)
+    first, last = 1, last_row - 1
+    for index, column in enumerate(SCHEMA):
+        is_required = column in REQUIRED
+        sheet.write_string(0, index, column, required if is_required else optional)
+        sheet.write_comment(0, index, f"{'Obligatoire' if is_required else 'Facultatif'}. "
+                            f"{NOTES[column]}", {"author": author, "x_scale": 2, "y_scale": 1.5})
+        if column in ("action_id", "code_insee"):
+            sheet.set_column(index, index, 14, text)
+            sheet.data_validation(first, index, last, index, {
+                "validate": "list", "source": lists[column], "error_title": "Valeur inconnue",
+                "error_message": "Choisir une valeur de la liste."})
+        elif column == "mode_financement":
+            sheet.set_column(index, index, 26)
+            sheet.data_validation(first, index, last, index, {
+                "validate": "list", "source": list(MODES_FINANCEMENT),
+                "error_title": "Mode inconnu", "error_message": "Choisir un mode de la liste."})
+        elif column in ("annee", "agents_transferes"):
+            sheet.set_column(index, index, 12)
+            low, high = (1950, 2100) if column == "annee" else (0, 1_000_000)
+            sheet.data_validation(first, index, last, index, {
+                "validate": "integer", "criteria": "between", "minimum": low, "maximum": high,
+                "error_title": "Nombre entier attendu",
+                "error_message": f"Saisir un nombre entier de {low} à {high}."})
+        elif column in DECIMALS:
+            sheet.set_column(index, index, 16, euros if column in AMOUNTS else decimal)
+            sheet.data_validation(first, index, last, index, {
+                "validate": "decimal", "criteria": ">=", "value": 0,
+                "error_title": "Nombre positif attendu",
+                "error_message": "Saisir un nombre positif ou nul."})
+        else:
+            sheet.set_column(index, index, 30)
