@@ -322,3 +322,59 @@ def test_an_empty_moyens_sheet_of_a_template_is_no_table(tmp_path: Path) -> None
     write_template(folder / "modele.xlsx", load_dataset(folder))
     ds = load_dataset(folder)
     assert ds.moyens is None and "moyens" not in ds.sources
+
+
+# ----------------------------------------------------------------- import of a cost sheet
+
+COST_SHEET = """Coûts des actions mutualisées
+
+Action;Année;Commune;ETP;Coût de fonctionnement;Mode de financement
+Centrale d'achats;2017;;2,5;12 345,67 €;Refacturation
+CAM;2017;alpha;;4 000;
+service unifie rgpd;2017;Gamma;;1 000;
+RGPD;2017;59001;;500,5;
+RGPD;2017;;1;20 000;budget intercommunal
+"""
+
+
+def test_import_of_a_cost_sheet_resolves_names_like_participations(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "d", COMMUNES, ACTIONS, PARTICIPATIONS)
+    sheet = tmp_path / "couts.csv"
+    sheet.write_text(COST_SHEET, encoding="utf-8")
+    result = cli("import", sheet, "--data", folder, "--moyens")
+    assert result.returncode == 0, result.stderr
+    assert "2 lignes d’action, 3 parts de communes" in result.stdout
+    assert (folder / "moyens.csv").read_text(encoding="utf-8").splitlines() == [
+        "action_id,annee,code_insee,etp,agents_transferes,cout_fonctionnement,economies,"
+        "mode_financement,cle_repartition",
+        "CAM,2017,,2.5,,12345.67,,refacturation,",
+        "CAM,2017,59001,,,4000.0,,,",
+        "RGPD,2017,,1.0,,20000.0,,budget intercommunal,",
+        "RGPD,2017,59001,,,500.5,,,",
+        "RGPD,2017,59003,,,1000.0,,,",
+    ]
+    charged = moyens.charges_by_commune(load_dataset(folder), 2017)
+    assert dict(charged.select("code_insee", "cout_fonctionnement").iter_rows()) == {
+        "59001": 4500.5, "59003": 1000.0}
+    again = cli("import", sheet, "--data", folder, "--moyens")
+    assert again.returncode == 2 and "existe déjà : --force" in again.stderr
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("CAM;2017;Alfa;;4 000;", "couts.csv, cellule C5, valeur « Alfa » : commune inconnue "
+     "(plus proches : Alpha (59001)"),
+    ("Centrale d'achat;2017;;;4 000;", "couts.csv, cellule A5, valeur « Centrale d'achat » : "
+     "action inconnue (plus proches : Centrale d'achats (CAM)"),
+    ("CAM;2017;Gamma;;4 000;", "couts.csv, ligne 5, colonne « code_insee », valeur « 59003 » "
+     ": la commune 59003 ne participe pas à l’action CAM au 31/12/2017"),
+])
+def test_a_bad_cost_sheet_is_one_line_and_nothing_is_written(tmp_path: Path, line: str,
+                                                             expected: str) -> None:
+    folder = write_folder(tmp_path / "d", COMMUNES, ACTIONS, PARTICIPATIONS)
+    sheet = tmp_path / "couts.csv"
+    sheet.write_text("Titre\n\nAction;Année;Commune;ETP;Coût;Financement\n"
+                     "CAM;2017;;1;10 000;refacturation\n" + line + "\n", encoding="utf-8")
+    result = cli("import", sheet, "--data", folder, "--moyens")
+    assert result.returncode == 2, result.stdout
+    assert expected in result.stderr.splitlines()[0]
+    assert "Traceback" not in result.stderr and not (folder / "moyens.csv").exists()

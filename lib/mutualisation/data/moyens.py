@@ -256,20 +256,30 @@ def load_moyens(folder: Path, sheets: dict[Path, list[str]], communes: pl.DataFr
     raw = read_table(source, TABLE)
     if isinstance(raw, list):
         return None, source.path, raw
+    frame, problems = check_rows(raw, communes, actions, participations, first_year, last_year)
+    if problems:
+        return None, source.path, problems
+    if frame is None or frame.is_empty():  # a template's sheet not filled yet: no table
+        return None, None, []
+    return frame, source.path, []
+
+
+def check_rows(raw: RawTable, communes: pl.DataFrame, actions: pl.DataFrame,
+               participations: pl.DataFrame, first_year: int,
+               last_year: int) -> tuple[pl.DataFrame | None, list[Problem]]:
+    """Check the rows of a ``moyens`` table read as text (a file, a sheet, or the rows an
+    import built) against the valid tables: the typed table, or the problems found."""
     typed, problems = _typed(raw)
     if typed is None:
-        return None, source.path, problems
+        return None, problems
     problems += _references(typed, raw.label, communes, actions, participations,
                             first_year, last_year)
     problems += _duplicates(typed, raw.label)
     problems += _sums(typed, raw.label)
     if problems:
-        return None, source.path, problems
-    if typed.is_empty():  # a template's sheet not filled yet: as if there were none
-        return None, None, []
-    frame = (typed.select(*SCHEMA)
-             .sort("annee", "action_id", "code_insee", nulls_last=False))
-    return frame, source.path, []
+        return None, problems
+    return (typed.select(*SCHEMA).sort("annee", "action_id", "code_insee", nulls_last=False),
+            [])
 
 
 def summary(dataset: Dataset) -> list[str]:
