@@ -378,3 +378,21 @@ def test_a_bad_cost_sheet_is_one_line_and_nothing_is_written(tmp_path: Path, lin
     assert result.returncode == 2, result.stdout
     assert expected in result.stderr.splitlines()[0]
     assert "Traceback" not in result.stderr and not (folder / "moyens.csv").exists()
+
+
+def test_legal_forms_group_the_figures_when_the_actions_have_them(data: Path) -> None:
+    import dataclasses
+
+    ds = load_dataset(data)
+    forms = pl.when(pl.col("action_id").is_in(["CAM", "ASS"])).then(
+        pl.lit("groupement de commandes")).otherwise(pl.lit("service unifié"))
+    ds = dataclasses.replace(ds, actions=ds.actions.with_columns(forms.alias("forme_juridique")))
+    actions = moyens.by_action(ds, 2017, moyens.populations(ds, 2017))
+    grouped = moyens.by_form(actions)
+    assert dict(grouped.select("forme_juridique", "cout_fonctionnement").iter_rows()) == {
+        "groupement de commandes": float(D("123456.78") + D("9999.99")),
+        "service unifié": float(D("20000.5") + D("2500"))}
+    assert moyens.by_form(actions.drop("forme_juridique")) is None
+    bilan = Bilan(ds, 2017)
+    assert "Par forme juridique : groupement de commandes" in moyens_text.section(bilan)
+    assert "Forme juridique" in moyens_text.actions_table(bilan).columns

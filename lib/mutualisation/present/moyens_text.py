@@ -120,6 +120,13 @@ def section(bilan: Any) -> str:
              if row["cout_fonctionnement"] is not None]
     if modes:
         text += paragraph("Financement : " + " ; ".join(modes) + ".")
+    if moyens.forms is not None:  # legal forms, when the data has them
+        forms = [f"{escape(form)} : {fr_euros(cost)} ({fr_etp(etp or 0)})"
+                 for form, cost, etp in moyens.forms.select(
+                     "forme_juridique", "cout_fonctionnement", "etp").iter_rows()
+                 if cost is not None]
+        if forms:
+            text += paragraph("Par forme juridique : " + " ; ".join(forms) + ".")
     return text
 
 
@@ -128,28 +135,29 @@ def actions_table(bilan: Any) -> pl.DataFrame | None:
     moyens = bilan.moyens
     if moyens is None:
         return None
-    columns: dict[str, list[str]] = {"Action": [], "ETP": [], "Agents transférés": [],
-                                     "Coût de fonctionnement": [], "Économies": [],
-                                     "Financement": [], "Coût par habitant": []}
+    # Short headings: seven columns must fit the width of an A4 page.
+    names = {"action": "Action", "etp": "ETP", "agents": "Agents transférés",
+             "cost": "Coût", "savings": "Économies", "mode": "Financement",
+             "head": "Par habitant", "form": "Forme juridique"}
     forms = "forme_juridique" in moyens.actions.columns
-    if forms:
-        columns["Forme juridique"] = []
+    keys = ["action", *(["form"] if forms else []), "etp", "agents", "cost", "savings", "mode",
+            "head"]
+    columns: dict[str, list[str]] = {names[k]: [] for k in keys}
     for row in moyens.actions.sort("libelle").iter_rows(named=True):
         given = row["renseigne"]
-
-        def cell(key: str, kind: str, *, row: dict[str, Any] = row, given: bool = given) -> str:
-            return shown(row[key], kind) if given else NOT_GIVEN
-        columns["Action"].append(row["libelle"])
-        columns["ETP"].append(cell("etp", "ETP"))
-        columns["Agents transférés"].append(cell("agents_transferes", "n"))
-        columns["Coût de fonctionnement"].append(cell("cout_fonctionnement", "€"))
-        columns["Économies"].append(cell("economies", "€"))
-        columns["Financement"].append(row["mode_financement"] or NOT_GIVEN)
-        columns["Coût par habitant"].append(
-            shown(row["cout_par_habitant"], "€2") if row["cout_par_habitant"] is not None
-            else "—")
-        if forms:
-            columns["Forme juridique"].append(row["forme_juridique"] or NOT_GIVEN)
+        values = {
+            "action": row["libelle"],
+            "form": row.get("forme_juridique") or NOT_GIVEN,
+            "etp": shown(row["etp"], "ETP") if given else NOT_GIVEN,
+            "agents": shown(row["agents_transferes"], "n") if given else NOT_GIVEN,
+            "cost": shown(row["cout_fonctionnement"], "€") if given else NOT_GIVEN,
+            "savings": shown(row["economies"], "€") if given else NOT_GIVEN,
+            "mode": row["mode_financement"] or NOT_GIVEN,
+            "head": "—" if row["cout_par_habitant"] is None
+            else shown(row["cout_par_habitant"], "€2"),
+        }
+        for key in keys:
+            columns[names[key]].append(values[key])
     return pl.DataFrame(columns)
 
 
