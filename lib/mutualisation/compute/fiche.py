@@ -313,7 +313,7 @@ class Fiche:
         costs = self.finance.filter(pl.col("cout_fonctionnement").is_not_null())
         total = self.finance_series.filter(pl.col("annee") == self.year)["cout_fonctionnement"]
         return {"cout_impute": total[0] if costs.height else None,
-                "actions_financees": self.finance["action_id"].to_list()}
+                "actions_financees": sorted(self.finance["action_id"].to_list())}
 
     # ------------------------------------------------------------------ files
 

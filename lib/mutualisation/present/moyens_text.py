@@ -145,13 +145,19 @@ def actions_table(bilan: Any) -> pl.DataFrame | None:
     columns: dict[str, list[str]] = {names[k]: [] for k in keys}
     for row in moyens.actions.sort("libelle").iter_rows(named=True):
         given = row["renseigne"]
+
+        def cell(key: str, kind: str, *, row: dict[str, Any] = row, given: bool = given) -> str:
+            # An action without figures is « non renseigné »; an empty cell of its row, « — ».
+            if not given:
+                return NOT_GIVEN
+            return "—" if row[key] is None else shown(row[key], kind)
         values = {
             "action": row["libelle"],
             "form": row.get("forme_juridique") or NOT_GIVEN,
-            "etp": shown(row["etp"], "ETP") if given else NOT_GIVEN,
-            "agents": shown(row["agents_transferes"], "n") if given else NOT_GIVEN,
-            "cost": shown(row["cout_fonctionnement"], "€") if given else NOT_GIVEN,
-            "savings": shown(row["economies"], "€") if given else NOT_GIVEN,
+            "etp": cell("etp", "ETP"),
+            "agents": cell("agents_transferes", "n"),
+            "cost": cell("cout_fonctionnement", "€"),
+            "savings": cell("economies", "€"),
             "mode": row["mode_financement"] or NOT_GIVEN,
             "head": "—" if row["cout_par_habitant"] is None
             else shown(row["cout_par_habitant"], "€2"),
