@@ -396,3 +396,18 @@ def test_legal_forms_group_the_figures_when_the_actions_have_them(data: Path) ->
     bilan = Bilan(ds, 2017)
     assert "Par forme juridique : groupement de commandes" in moyens_text.section(bilan)
     assert "Forme juridique" in moyens_text.actions_table(bilan).columns
+
+
+def test_a_year_with_one_or_no_action_with_figures_reads_well(data: Path, tmp_path: Path) -> None:
+    first = Bilan.build(data, 2015)
+    assert "Aucune action n’a de moyens renseignés pour 2015 (1 action déployée sans " \
+        "chiffres)" in moyens_text.section(first)
+    two = moyens_text.section(Bilan.build(data, 2016))
+    assert f"En 2016, les 2 actions renseignées représentent un coût de fonctionnement de " \
+        f"100{NNBSP}000{NBSP}€ et 4{NBSP}ETP au 31 décembre." in two  # RGPD's cost is empty
+    table = moyens_text.key_figures(Bilan.build(data, 2016))
+    assert table.row(0) == ("Coût de fonctionnement", f"100{NNBSP}000{NBSP}€", "non renseigné",
+                            "—")
+    alone = moyens_folder(tmp_path / "one", ["CAM;2016;;3;;100000;;refacturation;"])
+    assert "En 2016, l’action renseignée représente" in moyens_text.section(
+        Bilan.build(alone, 2016))

@@ -94,8 +94,9 @@ def section(bilan: Any) -> str:
     if figures["agents_transferes"] is not None:
         parts.append(plural(figures["agents_transferes"], "agent transféré ou mis à disposition",
                             "agents transférés ou mis à disposition"))
-    text += paragraph(f"En {year}, les {plural(given, 'action renseignée', 'actions renseignées')}"
-                      f" représentent {enumeration(parts) or 'des moyens non chiffrés'}.")
+    who = ("l’action renseignée représente" if given == 1
+           else f"les {fr_int(given)} actions renseignées représentent")
+    text += paragraph(f"En {year}, {who} {enumeration(parts) or 'des moyens non chiffrés'}.")
     if figures["economies"] is not None:
         text += paragraph(f"Économies déclarées : {fr_euros(figures['economies'])}.")
     if figures["cout_par_habitant"] is not None:
