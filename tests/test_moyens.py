@@ -411,3 +411,35 @@ def test_a_year_with_one_or_no_action_with_figures_reads_well(data: Path, tmp_pa
     alone = moyens_folder(tmp_path / "one", ["CAM;2016;;3;;100000;;refacturation;"])
     assert "En 2016, l’action renseignée représente" in moyens_text.section(
         Bilan.build(alone, 2016))
+
+
+def test_an_optional_cell_without_output_leaves_the_page_as_it_was() -> None:
+    import nbformat
+
+    from mutualisation.export.page import OPTIONAL_TAG, export_html
+    from tests.browser import sample_notebook
+
+    before = sample_notebook()
+    after = nbformat.reads(nbformat.writes(before), as_version=4)
+    empty = nbformat.v4.new_code_cell("if bilan.moyens is not None: ...",
+                                      metadata={"tags": [OPTIONAL_TAG]})
+    after.cells.insert(1, empty)
+    assert export_html(after, "Bilan") == export_html(before, "Bilan")
+    shown_cell = nbformat.v4.new_code_cell("", metadata={"tags": [OPTIONAL_TAG]}, outputs=[
+        nbformat.v4.new_output("display_data", {"text/html": "<h2>Moyens et coûts</h2>"})])
+    after.cells[1] = shown_cell
+    assert "<h2>Moyens et coûts</h2>" in export_html(after, "Bilan")
+
+
+def test_the_commune_sheet_page_says_what_the_commune_pays(report: Path) -> None:
+    folder = report.parents[1] / "data"
+    result = cli("fiches", "--year", "2017", "--communes", "59004", "--data", folder,
+                 "--out", report.parent)
+    assert result.returncode == 0, result.stderr
+    sheet = report / "fiches" / "59004"
+    page = (sheet / "fiche.html").read_text(encoding="utf-8")
+    assert "<h2>Ce que la commune finance</h2>" in page
+    assert f"pour 5{NNBSP}000,00{NBSP}€ au total" in page
+    figures = json.loads((sheet / "indicators.json").read_text(encoding="utf-8"))
+    assert figures["cout_impute"] == 5000.0 and figures["actions_financees"] == ["ASS", "CAM"]
+    assert (sheet / "tables" / "finance.csv").is_file()

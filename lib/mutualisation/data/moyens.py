@@ -299,14 +299,19 @@ def summary(dataset: Dataset) -> list[str]:
         rows = own.filter(pl.col("annee") == year)
         deployed = dataset.actions.filter(pl.col("date_deploiement") <= reference_date(year))
         missing = deployed.join(rows, on="action_id", how="anti").height
-        sums = rows.select((pl.col(c) * 100).round(0).cast(pl.Int64).sum() for c in PARTS).row(0)
-        figures = [fr_etp(sums[0] / 100),
-                   plural(sums[1] // 100, "agent transféré", "agents transférés"),
-                   f"coût {fr_euros(sums[2] / 100, 2)}",
-                   f"économies {fr_euros(sums[3] / 100, 2)}"]
+        # Exact sums (cents); a figure no row gives is left out, not said to be zero.
+        sums = rows.select(pl.when(pl.col(c).is_not_null().any())
+                           .then((pl.col(c) * 100).round(0).cast(pl.Int64).sum())
+                           for c in PARTS).row(0)
+        said = [fr_etp, lambda n: plural(n, "agent transféré", "agents transférés"),
+                lambda n: f"coût {fr_euros(n, 2)}", lambda n: f"économies {fr_euros(n, 2)}"]
+        figures = [say(total // 100 if column == "agents_transferes" else total / 100)
+                   for say, column, total in zip(said, PARTS, sums, strict=True)
+                   if total is not None]
         given = plural(rows.height, "action renseignée", "actions renseignées")
         without = plural(missing, "action déployée", "actions déployées")
-        lines.append(f"    {year} : {given}, {without} sans chiffres ; " + ", ".join(figures))
+        lines.append(f"    {year} : {given}, {without} sans chiffres"
+                     + (" ; " + ", ".join(figures) if figures else ""))
     return lines
 
 
