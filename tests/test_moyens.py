@@ -443,3 +443,30 @@ def test_the_commune_sheet_page_says_what_the_commune_pays(report: Path) -> None
     figures = json.loads((sheet / "indicators.json").read_text(encoding="utf-8"))
     assert figures["cout_impute"] == 5000.0 and figures["actions_financees"] == ["ASS", "CAM"]
     assert (sheet / "tables" / "finance.csv").is_file()
+
+
+def test_a_parquet_table_and_a_typographic_minus(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "d", COMMUNES, ACTIONS, PARTICIPATIONS)
+    pl.DataFrame({"action_id": ["CAM", "CAM"], "annee": [2017, 2017],
+                  "code_insee": [None, "59002"], "etp": [1.5, None],
+                  "cout_fonctionnement": [1000.1, 999.99]}).write_parquet(
+        folder / "moyens.parquet")
+    figures = moyens.indicators(load_dataset(folder), 2017)
+    assert (figures["etp"], figures["cout_fonctionnement"]) == (1.5, 1000.1)
+    (folder / "moyens.parquet").unlink()
+    moyens_folder(folder, ["CAM;2017;;1;;\u22121 000,00 €;;;"])
+    with pytest.raises(DataError) as err:
+        load_dataset(folder)
+    assert "valeur négative" in str(err.value)
+
+
+def test_an_empty_legal_form_column_groups_nothing(data: Path) -> None:
+    import dataclasses
+
+    ds = load_dataset(data)
+    ds = dataclasses.replace(ds, actions=ds.actions.with_columns(
+        pl.lit(None, pl.String).alias("forme_juridique")))
+    bilan = Bilan(ds, 2017)
+    assert bilan.moyens.forms is None
+    assert "Forme juridique" not in moyens_text.actions_table(bilan).columns
+    assert "Par forme juridique" not in moyens_text.section(bilan)

@@ -154,8 +154,10 @@ def by_mode(actions: pl.DataFrame) -> pl.DataFrame:
 
 
 def by_form(actions: pl.DataFrame) -> pl.DataFrame | None:
-    """Per legal form, over the actions with figures; None when the data has no legal form."""
-    if "forme_juridique" not in actions.columns:
+    """Per legal form, over the actions with figures; None when the data gives no legal form
+    (no ``forme_juridique`` column, or one left empty)."""
+    if ("forme_juridique" not in actions.columns
+            or actions["forme_juridique"].is_not_null().sum() == 0):
         return None
     return _grouped(actions, "forme_juridique")
 

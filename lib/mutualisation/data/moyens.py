@@ -64,7 +64,10 @@ def _clean(column: str) -> pl.Expr:
 def number_text(column: str) -> pl.Expr:
     """A French or Excel number as plain text (``1 234,50 €`` -> ``1234.50``), null when
     empty; still text, to check it against a pattern before casting."""
-    return (_clean(column).str.replace_all(_SPACES, "").str.replace(r"(?i)(?:€|eur|euros?)$", "")
+    # U+2212 is the minus sign of French typography (and of our own reports).
+    return (_clean(column).str.replace_all(_SPACES, "")
+            .str.replace("\u2212", "-", literal=True)
+            .str.replace(r"(?i)(?:€|eur|euros?)$", "")
             .str.replace(",", ".", literal=True))
 
 

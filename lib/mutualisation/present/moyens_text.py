@@ -140,7 +140,7 @@ def actions_table(bilan: Any) -> pl.DataFrame | None:
     names = {"action": "Action", "etp": "ETP", "agents": "Agents transférés",
              "cost": "Coût", "savings": "Économies", "mode": "Financement",
              "head": "Par habitant", "form": "Forme juridique"}
-    forms = "forme_juridique" in moyens.actions.columns
+    forms = moyens.forms is not None  # a column only when the data gives legal forms
     keys = ["action", *(["form"] if forms else []), "etp", "agents", "cost", "savings", "mode",
             "head"]
     columns: dict[str, list[str]] = {names[k]: [] for k in keys}
