@@ -470,3 +470,21 @@ def test_an_empty_legal_form_column_groups_nothing(data: Path) -> None:
     assert bilan.moyens.forms is None
     assert "Forme juridique" not in moyens_text.actions_table(bilan).columns
     assert "Par forme juridique" not in moyens_text.section(bilan)
+
+
+def test_import_of_a_cost_workbook_sheet(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    folder = write_folder(tmp_path / "d", COMMUNES, ACTIONS, PARTICIPATIONS)
+    path = tmp_path / "couts.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Coûts 2017")
+    sheet.write_row(0, 0, ["Suivi des coûts"])
+    sheet.write_row(2, 0, ["Libellé", "Exercice", "Code INSEE", "Coût", "Financement"])
+    sheet.write_row(3, 0, ["Centrale d'achats", 2017, None, 1234.56, "refacturation"])
+    sheet.write_row(4, 0, ["CAM", 2017, 59002, 234.56])
+    book.close()
+    result = cli("import", path, "--data", folder, "--moyens", "--feuille", "Coûts 2017")
+    assert result.returncode == 0, result.stderr
+    charged = moyens.charges_by_commune(load_dataset(folder), 2017)
+    assert charged.select("code_insee", "cout_fonctionnement").rows() == [("59002", 234.56)]

@@ -92,7 +92,7 @@ def fr_amount(value: float, column: str) -> str:
     if column == "etp":
         return f"{fr_decimal(value, 2)} ETP"
     if column == "agents_transferes":
-        return f"{fr_decimal(value, 0)} agent(s)"
+        return plural(round(value), "agent", "agents")
     return f"{fr_decimal(value, 2)} €"
 
 
