@@ -27,6 +27,7 @@ import altair  # noqa: F401
 
 from mutualisation.compute.bilan import Bilan
 from mutualisation.present import bilan_text as texte
+from mutualisation.present import moyens_text as moyens_texte
 from mutualisation.present import reach_text as portee
 from mutualisation.present.figures import bilan_figures
 from mutualisation.present.notebook import setup, show, show_table
@@ -42,7 +43,7 @@ show(f"<h1>{texte.title(bilan)}</h1>")
 show(texte.headline(bilan))
 show_table(texte.key_figures(bilan), "chiffres-cles", "Chiffres clés")
 
-# %%
+# %% tags=["optionnel"]
 show(revisions_text(revisions))
 
 # %% [markdown]
@@ -62,7 +63,7 @@ figures["domaines"]
 # %%
 figures["participations_par_action"]
 
-# %%
+# %% tags=["optionnel"]
 figures["population_par_action"]
 
 # %% [markdown]
@@ -85,7 +86,7 @@ figures["taille_communes"]
 # %%
 figures["matrice"]
 
-# %%
+# %% tags=["optionnel"]
 show(portee.forms_section(bilan))
 if bilan.forms is not None:
     show_table(portee.forms_table(bilan), "formes-juridiques", "Actions par forme juridique")
@@ -96,6 +97,15 @@ figures["formes_juridiques"]
 
 # %%
 show(texte.changes_text(bilan))
+
+# %% tags=["optionnel"]
+if bilan.moyens is not None:  # the optional moyens table: staff and costs
+    show(moyens_texte.section(bilan))
+    show_table(moyens_texte.key_figures(bilan), "moyens-chiffres-cles",
+               "Moyens et coûts : chiffres clés")
+    display(figures["moyens_actions"])
+    display(figures["moyens_evolution"])
+    show_table(moyens_texte.actions_table(bilan), "moyens-actions", "Moyens par action")
 
 # %% [markdown]
 # ## Annexe

@@ -27,6 +27,7 @@ import altair  # noqa: F401
 
 from mutualisation.compute.fiche import Fiche
 from mutualisation.present import fiche_text as texte
+from mutualisation.present import moyens_text as moyens_texte
 from mutualisation.present.bilan_text import banner, methods
 from mutualisation.present.figures import fiche_figures
 from mutualisation.present.notebook import setup, show, show_table
@@ -75,6 +76,9 @@ if fiche.available.height:
 
 # %%
 figures["actions_disponibles"]
+
+# %% tags=["optionnel"]
+show(moyens_texte.fiche_text(fiche))  # only with the optional moyens table
 
 # %% [markdown]
 # ## Annexe

@@ -636,7 +636,8 @@ METADATA = {
         "Les communes, leurs populations et leurs dates d'adhésion ainsi que les actions "
         "publiques du schéma sont réelles ; les autres actions et toutes les participations "
         "des communes sont illustratives, calibrées sur le bilan publié par la MEL en "
-        "décembre 2019."
+        "décembre 2019 ; les moyens (ETP, agents, coûts, économies) sont des ordres de "
+        "grandeur illustratifs."
     ),
 }
 
@@ -825,11 +826,17 @@ def main(argv: list[str] | None = None) -> int:
     write_tables(args.out, communes, participations)
     write_populations(args.out, communes)
     write_metadata(args.out)
+    # Illustrative staff and costs of the deployed actions (moyens.csv), from the tables
+    # just written.
+    from default_moyens import write_moyens
+
+    moyens = write_moyens(args.out, list(range(FIRST_YEAR, LAST_YEAR + 1)))
     shutil.copyfile(args.reference / "mel_communes.geojson", args.out / "communes.geojson")
 
     figures = check_targets(args.out)
     print(f"Données écrites dans {args.out}")
     print(f"Permis de louer : {pdl_note}.")
+    print(f"Moyens (illustratifs) : {moyens.height} lignes.")
     print("année  membres  inscrites  déployées  ≥1  ≥2  ≥5  min  max")
     for y, f in figures.items():
         a = f["au_moins"]

@@ -210,20 +210,26 @@ def test_every_value_compared_as_text() -> None:
         ("date_adhesion", "2015-01-01", "2015-01-02")]
 
 
+#: Columns a workbook holds as numbers: whole ones, and amounts.
+_WHOLE = ("population", "annee", "agents_transferes")
+_AMOUNTS = ("etp", "cout_fonctionnement", "economies")
+
+
 def _resaved(data: Path, folder: Path, workbook: bool) -> Path:
     """The tables of ``data`` as an analyst re-saves them: rows in another order, French
     dates, semicolons and Windows-1252 — or one workbook with real dates and numbers."""
     folder.mkdir()
-    frames = {name: pl.read_csv(data / f"{name}.csv", infer_schema_length=0)
-              for name in ("communes", "actions", "participations")}
+    frames = {path.stem: pl.read_csv(path, infer_schema_length=0)
+              for path in sorted(data.glob("*.csv"))}
     dates = {name: [c for c in frame.columns if c.startswith("date_")]
              for name, frame in frames.items()}
     if workbook:
         with xlsxwriter.Workbook(folder / "donnees.xlsx") as book:
             for name, frame in frames.items():
                 typed = frame.with_columns(pl.col(dates[name]).str.to_date())
-                if "population" in typed.columns:
-                    typed = typed.with_columns(pl.col("population").cast(pl.Int64))
+                typed = typed.with_columns(
+                    [pl.col(c).cast(pl.Int64) for c in _WHOLE if c in typed.columns]
+                    + [pl.col(c).cast(pl.Float64) for c in _AMOUNTS if c in typed.columns])
                 typed.sample(fraction=1.0, shuffle=True, seed=1).write_excel(book,
                                                                                worksheet=name)
     else:
@@ -260,7 +266,8 @@ def test_default_data_one_start_date_changed(tmp_path: Path) -> None:
         "1 ligne changée :", "Communes : aucun changement", "Actions : aucun changement",
         "Participations : 1 modifiée",
         "  modifiée — participations.csv, ligne 367 : Lompret, MPR : date_debut 2019-02-01 → "
-        "2018-02-01"]
+        "2018-02-01",
+        "Populations : aucun changement", "Lignes de moyens : aucun changement"]
 
 
 def test_optional_tables_are_compared_by_their_keys() -> None:

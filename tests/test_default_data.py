@@ -71,3 +71,19 @@ def test_sources_are_marked(mel) -> None:
     assert set(mel.actions["source"].unique()) == {"public", "illustratif"}
     public = set(mel.actions.filter(pl.col("source") == "public")["action_id"])
     assert {"CAM", "RGPD", "PDL", "CEE", "AST", "ADS", "RCL", "PSM"} <= public
+
+
+def test_illustrative_moyens_leave_the_published_figures_alone(mel) -> None:
+    from mutualisation.compute import moyens
+
+    assert mel.moyens is not None and mel.sources["moyens"].name == "moyens.csv"
+    assert "moyens" in mel.description and "illustratifs" in mel.description
+    figures = moyens.indicators(mel, 2019)
+    assert figures["actions_renseignees"] == 21 and figures["actions_non_renseignees"] == 4
+    assert set(figures["par_mode_financement"]) == {
+        "attribution de compensation", "budget intercommunal", "mixte", "refacturation"}
+    # Plausible orders of magnitude: tens of posts, millions of euros, a few euros a head.
+    assert 20 <= figures["etp"] <= 150
+    assert 1_000_000 <= figures["cout_fonctionnement"] <= 20_000_000
+    assert 1 <= figures["cout_par_habitant"] <= 20
+    assert 80 <= moyens.charges_by_commune(mel, 2019).height <= 90  # who takes part in one

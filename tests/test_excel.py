@@ -77,7 +77,7 @@ def test_template_round_trip(tmp_path: Path) -> None:
     template = write_template(tmp_path / "modele.xlsx", load_dataset(reference))
     reader = fastexcel.read_excel(str(template))
     headers = {name: reader.load_sheet(name).to_polars().columns
-               for name in reader.sheet_names if name != LISTS_SHEET}
+               for name in reader.sheet_names if name not in (LISTS_SHEET, "moyens")}
     assert list(headers) == ["communes", "actions", "participations"]
     # The template's optional columns the CSV folder lacks stay empty.
     frames = {name: frame.with_columns(pl.lit(None, pl.String).alias(h) for h in headers[name]
@@ -302,7 +302,8 @@ def _xml(path: Path) -> dict[str, str]:
 def test_template_sheets_headers_and_validation(small_data: Path, tmp_path: Path) -> None:
     path = write_template(tmp_path / "modele.xlsx", load_dataset(small_data))
     reader = fastexcel.read_excel(str(path))
-    assert reader.sheet_names == ["communes", "actions", "participations", LISTS_SHEET]
+    assert reader.sheet_names == ["communes", "actions", "participations", LISTS_SHEET,
+                                  "moyens"]
     columns = {name: reader.load_sheet(name).to_polars().columns for name in reader.sheet_names}
     assert columns == {
         "communes": ["code_insee", "nom", "date_adhesion", "date_sortie", "population",
@@ -311,6 +312,8 @@ def test_template_sheets_headers_and_validation(small_data: Path, tmp_path: Path
                     "forme_juridique", "date_abandon"],
         "participations": ["code_insee", "action_id", "date_debut", "date_fin"],
         LISTS_SHEET: ["code_insee", "action_id"],
+        "moyens": ["action_id", "annee", "code_insee", "etp", "agents_transferes",
+                   "cout_fonctionnement", "economies", "mode_financement", "cle_repartition"],
     }
     assert all(reader.load_sheet(name).height == 0 for name in reader.sheet_names[:3])
     lists = reader.load_sheet(LISTS_SHEET, dtypes="string").to_polars()
@@ -331,12 +334,20 @@ def test_template_sheets_headers_and_validation(small_data: Path, tmp_path: Path
     assert {v[1] for v in re.findall(r'<dataValidation type="(\w+)".*?sqref="([^"]+)"',
                                      sheets["communes"]) if v[0] == "date"} == {"C2:C2000",
                                                                                  "D2:D2000"}
+    # The moyens sheet: the same lists of actions and communes, the financing modes.
+    moyens = re.findall(r'<dataValidation type="(\w+)".*?sqref="([^"]+)">'
+                        r"<formula1>([^<]*)</formula1>", sheets["moyens"])
+    assert ("list", "A2:A2000", "listes!$B$2:$B$4") in moyens
+    assert ("list", "C2:C2000", "listes!$A$2:$A$4") in moyens
+    assert ("list", "H2:H2000", '"budget intercommunal,refacturation,attribution de '
+            'compensation,mixte"') in moyens
+    assert {v[1] for v in moyens if v[0] == "decimal"} == {"D2:D2000", "F2:F2000", "G2:G2000"}
 
 
 def test_template_without_data_lists_its_own_sheets(tmp_path: Path) -> None:
     path = write_template(tmp_path / "modele.xlsx")
     assert fastexcel.read_excel(str(path)).sheet_names == ["communes", "actions",
-                                                           "participations"]
+                                                           "participations", "moyens"]
     formulas = re.findall(r"<formula1>([^<]*)</formula1>", _xml(path)["participations"])
     assert "communes!$A$2:$A$2000" in formulas and "actions!$A$2:$A$2000" in formulas
 

@@ -181,3 +181,25 @@ def test_chart_locale_matches_text_formats():
     assert time["months"][11] == "décembre"
     assert time["shortMonths"][1] == "févr."
     assert time["days"][0] == "dimanche"
+
+
+@pytest.mark.parametrize(("value", "digits", "expected"), [
+    (1234567, 0, f"1{NNBSP}234{NNBSP}567{NBSP}€"),
+    (12.5, 2, f"12,50{NBSP}€"),
+    (0.125, 2, f"0,13{NBSP}€"),
+    (999.5, 0, f"1{NNBSP}000{NBSP}€"),
+])
+def test_fr_euros(value, digits, expected):
+    from mutualisation.formatting import fr_euros
+
+    assert fr_euros(value, digits) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (12.5, f"12,5{NBSP}ETP"), (3, f"3{NBSP}ETP"), (0.25, f"0,25{NBSP}ETP"),
+    (1000, f"1{NNBSP}000{NBSP}ETP"), (2.10, f"2,1{NBSP}ETP"),
+])
+def test_fr_etp(value, expected):
+    from mutualisation.formatting import fr_etp
+
+    assert fr_etp(value) == expected

@@ -75,7 +75,8 @@ def test_files_metadata_and_workbook(chataigneraie: Path) -> None:
     assert meta["annees"] == {"debut": 2019, "fin": 2025}
     assert meta["referentiel"]["epci"]["2025"]["paquet"].endswith("@5.3.0")
     book = fastexcel.read_excel(str(chataigneraie / "actions_participations.xlsx"))
-    assert [s for s in book.sheet_names if s != "listes"] == ["actions", "participations"]
+    assert [s for s in book.sheet_names if s != "listes"] == ["actions", "participations",
+                                                             "moyens"]
     geo = json.loads((chataigneraie / "communes.geojson").read_text(encoding="utf-8"))
     # The absorbed communes are drawn by their commune nouvelle.
     assert len(geo["features"]) == 14

@@ -387,11 +387,18 @@ def import_(
         "--date-par-defaut", metavar="DATE",
         help="Début des cellules X d'une action sans date de déploiement "
         "(JJ/MM/AAAA, AAAA-MM-JJ ou une année).")] = None,
+    moyens: Annotated[bool, typer.Option(
+        "--moyens", help="Le fichier est un tableau des coûts (une ligne par action, année "
+        "et commune) : l'écrire dans DATA/moyens.csv.")] = False,
 ) -> None:
     """Convertit un tableau de suivi en DATA/participations.csv, avec son rapport.
 
     Tableau croisé (communes × actions) ou liste ; rapport écrit dans rapport_import.txt.
+    Avec --moyens, un tableau des coûts en DATA/moyens.csv.
     """
+    if moyens:
+        _import_costs(fichier, data, feuille, force)
+        return
     try:
         result = import_followup(fichier, data, sheet=feuille, force=force,
                                  default_date=date_par_defaut)
@@ -449,6 +456,17 @@ def diff(
         print(line)
     if not changes.empty:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _import_costs(fichier: Path, data: Path, feuille: str | None, force: bool) -> None:
+    from mutualisation.data.followup.costs import import_costs
+
+    try:
+        result = import_costs(fichier, data, sheet=feuille, force=force)
+    except DataError as err:
+        fail(err.lines())
+    print(result.report, end="")
+    print(f"Écrit : {result.output}")
 
 
 #: How many candidates an ambiguous --epci lists before counting the rest.

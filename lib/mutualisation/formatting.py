@@ -162,6 +162,25 @@ def plural(n: int, singular: str, plural: str) -> str:
     return f"{fr_int(n)} {word}"
 
 
+#: Between an amount and its unit (€, ETP): a no-break space, as before « % ».
+UNIT_SPACE = "\u00a0"
+
+
+def fr_euros(x: float, digits: int = 0) -> str:
+    """An amount in euros: ``1234567`` -> ``"1\u202f234\u202f567\u00a0€"`` ("1 234 567 €");
+    with ``digits=2``, cents: ``"12,50 €"``. Rounded half up."""
+    return fr_decimal(x, digits) + UNIT_SPACE + "€"
+
+
+def fr_etp(x: float) -> str:
+    """Full-time equivalents with at most two decimals, trailing zeros dropped:
+    ``12.5`` -> ``"12,5 ETP"``, ``3`` -> ``"3 ETP"``, ``0.25`` -> ``"0,25 ETP"``."""
+    text = fr_decimal(x, 2)
+    if DECIMAL_SEPARATOR in text:
+        text = text.rstrip("0").rstrip(DECIMAL_SEPARATOR)
+    return text + UNIT_SPACE + "ETP"
+
+
 # --------------------------------------------------------------------------
 # Dates
 # --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from mutualisation.compute import indicators, population
+from mutualisation.compute import moyens as moyens_figures
 from mutualisation.data.model import Dataset
 from mutualisation.data.outlines import load_outlines
 from mutualisation.data.parameters import DEFAULT_THRESHOLDS, Parameters
@@ -49,6 +50,8 @@ class Bilan:
         figures = indicators.year_indicators(self.dataset, self.year, self.thresholds)
         figures["donnees_illustratives"] = self.dataset.illustrative
         figures |= population.year_reach(self.dataset, self.year, self.thresholds)
+        if self.moyens is not None:
+            figures["moyens"] = self.moyens.indicators
         return figures
 
     @cached_property
@@ -143,6 +146,11 @@ class Bilan:
                                on="action_id", how="left", maintain_order="left")
         return table
 
+    @cached_property
+    def moyens(self) -> moyens_figures.Moyens | None:
+        """Staff and costs of the year, when the data has a ``moyens`` table."""
+        return moyens_figures.build(self.dataset, self.year, self.years)
+
     # ------------------------------------------------------------------ files
 
     def tables(self) -> dict[str, pl.DataFrame]:
@@ -151,6 +159,12 @@ class Bilan:
             pl.col("actions", "actions_disponibles").list.join(" ")
         )
         extra = {} if self.forms is None else {"formes_juridiques": self.forms}
+        if self.moyens is not None:
+            extra |= {
+                "moyens": self.moyens.actions,
+                "moyens_communes": self.moyens.charges,
+                "moyens_series": self.moyens.series,
+            }
         return {
             "actions": self._actions_table(),
             "communes": communes,

@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from mutualisation.compute import indicators
+from mutualisation.compute import moyens as moyens_figures
 from mutualisation.compute.sizes import size_class
 from mutualisation.data.model import Dataset, reference_date
 from mutualisation.data.parameters import Parameters, normalise_code, valid_year
@@ -286,7 +287,33 @@ class Fiche:
             "moyenne_communes": last["moyenne_communes"],
             "moyenne_strate": last["moyenne_strate"],
             "donnees_illustratives": self.dataset.illustrative,
+            **self._finance_indicators(),
         }
+
+    @cached_property
+    def finance(self) -> pl.DataFrame | None:
+        """What the commune is charged in the year, per action (rows of
+        :func:`mutualisation.compute.moyens.charges`); None without a ``moyens`` table."""
+        if self.dataset.moyens is None:
+            return None
+        return (moyens_figures.charges(self.dataset, self.year)
+                .filter(pl.col("code_insee") == self.code_insee).sort("libelle", "action_id"))
+
+    @cached_property
+    def finance_series(self) -> pl.DataFrame | None:
+        """What the commune is charged each year up to the sheet's (annee,
+        cout_fonctionnement, actions); None without a ``moyens`` table."""
+        if self.dataset.moyens is None:
+            return None
+        return moyens_figures.commune_series(self.dataset, self.code_insee, self.years)
+
+    def _finance_indicators(self) -> dict[str, Any]:
+        if self.finance is None:
+            return {}
+        costs = self.finance.filter(pl.col("cout_fonctionnement").is_not_null())
+        total = self.finance_series.filter(pl.col("annee") == self.year)["cout_fonctionnement"]
+        return {"cout_impute": total[0] if costs.height else None,
+                "actions_financees": sorted(self.finance["action_id"].to_list())}
 
     # ------------------------------------------------------------------ files
 
@@ -297,6 +324,7 @@ class Fiche:
             "actions_disponibles": self.available,
             "comparaison": pl.DataFrame([self.peers]),
             "parcours": self.timeline,
+            **({} if self.finance is None else {"finance": self.finance}),
         }
 
 

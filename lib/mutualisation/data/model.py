@@ -51,8 +51,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 
 TABLES: tuple[str, ...] = ("communes", "actions", "participations")
 
-#: Tables a data folder may leave out (read by their own modules: ``data/populations.py``).
-OPTIONAL_TABLES: tuple[str, ...] = ("populations",)
+#: Tables a data folder may leave out: without them it loads exactly as before (each
+#: read by its own module: ``data/populations.py``, ``data/moyens.py``).
+OPTIONAL_TABLES: tuple[str, ...] = ("populations", "moyens")
 
 #: Tables that may have no row: a schéma just started (``mutualisation init``) has no action.
 MAY_BE_EMPTY: tuple[str, ...] = ("actions", "participations", "populations")
@@ -90,6 +91,9 @@ class Dataset:
     #: The date ``mutualisation init --membres-depuis`` gave the communes of the reference's
     #: first edition (``membres_depuis`` of the metadata file), said in the bilan's notes.
     members_since: date | None = None
+    #: The optional ``moyens`` table (staff and costs, :mod:`mutualisation.data.moyens`),
+    #: None when the folder has none.
+    moyens: pl.DataFrame | None = None
 
     @property
     def years(self) -> list[int]:

@@ -199,6 +199,10 @@ def write_template(path: str | Path, dataset: Dataset | None = None,
                 })
             else:
                 sheet.set_column(index, index, 40 if column in ("nom", "libelle") else 18)
+    if "participations" in tables:  # the optional moyens sheet, with the same lists
+        from mutualisation.data.moyens import write_sheet
+
+        write_sheet(book, lists, LAST_ROW, AUTHOR)
     sheets[tables[0]].activate()
     book.close()
     return path

@@ -465,12 +465,17 @@ def load_dataset(folder: str | Path) -> Dataset:
 
     first, last = _covered_years(communes, actions, participations)
     frames = {t: typed[t].select(pl.exclude(LINE, r"^__raw_.*$")) for t in TABLES}
+    first = meta.first_year if meta.first_year is not None else first
+    last = meta.last_year if meta.last_year is not None else last
+    moyens, moyens_path = _moyens(folder, sheets, frames, first, last)
+    if moyens_path is not None:
+        sources["moyens"] = moyens_path
     return Dataset(
         communes=frames["communes"].sort("code_insee"),
         actions=frames["actions"].sort("action_id"),
         participations=frames["participations"].sort("code_insee", "action_id", "date_debut"),
-        first_year=meta.first_year if meta.first_year is not None else first,
-        last_year=meta.last_year if meta.last_year is not None else last,
+        first_year=first,
+        last_year=last,
         illustrative=meta.illustrative,
         description=meta.description,
         sources=sources,
@@ -481,7 +486,20 @@ def load_dataset(folder: str | Path) -> Dataset:
         members_since=meta.members_since,
         populations=None if populations is None else populations.select(
             "code_insee", "annee", "population").sort("code_insee", "annee"),
+        moyens=moyens,
     )
+
+
+def _moyens(folder: Path, sheets: dict[Path, list[str]], frames: dict[str, pl.DataFrame],
+            first: int, last: int) -> tuple[pl.DataFrame | None, Path | None]:
+    """The optional ``moyens`` table, checked against the valid tables (raises DataError)."""
+    from mutualisation.data.moyens import load_moyens
+
+    moyens, path, problems = load_moyens(folder, sheets, frames["communes"], frames["actions"],
+                                         frames["participations"], first, last)
+    if problems:
+        raise DataError(problems)
+    return moyens, path
 
 
 def check_year(dataset: Dataset, year: int) -> None:
@@ -518,7 +536,14 @@ def describe(dataset: Dataset) -> str:
         f"  années couvertes: {dataset.first_year} à {dataset.last_year}",
         *summary_lines(dataset),
         *_merger_lines(dataset),
+        *_moyens_lines(dataset),
     ])
+
+
+def _moyens_lines(dataset: Dataset) -> list[str]:
+    from mutualisation.data.moyens import summary
+
+    return summary(dataset)
 
 
 def _merger_lines(dataset: Dataset) -> list[str]:

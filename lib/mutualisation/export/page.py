@@ -30,6 +30,11 @@ TEMPLATE_NAME = "bilan"
 _NBCONVERT_DEFAULT_ALT = 'alt="No description has been provided for this image"'
 _FRENCH_DEFAULT_ALT = 'alt="Graphique"'
 
+#: Tag of a notebook cell that shows only when it has something to show (the section of an
+#: optional table): without output it leaves no trace in the page, which stays the same as
+#: before the cell existed.
+OPTIONAL_TAG = "optionnel"
+
 # One exporter per process: building it and the first export cost ~0.3 s, later exports
 # ~15 ms. HTMLExporter registers filters on itself during an export, hence the lock.
 _exporter: HTMLExporter | None = None
@@ -66,6 +71,8 @@ def export_html(nb: nbformat.NotebookNode, title: str) -> str:
     nb = copy.copy(nb)
     nb.metadata = copy.copy(nb.get("metadata", nbformat.NotebookNode()))
     nb.metadata["title"] = title
+    nb.cells = [cell for cell in nb.get("cells", []) if cell.get("outputs")
+                or OPTIONAL_TAG not in cell.get("metadata", {}).get("tags", [])]
     with _lock:
         body, _resources = _get_exporter().from_notebook_node(nb)
     return body.replace(_NBCONVERT_DEFAULT_ALT, _FRENCH_DEFAULT_ALT)

@@ -41,6 +41,9 @@ SHEET_NAMES: dict[str, str] = {
     "mouvements": "Mouvements",
     "series": "Séries",
     "formes_juridiques": "Formes juridiques",
+    "moyens": "Moyens",
+    "moyens_communes": "Moyens par commune",
+    "moyens_series": "Moyens par année",
 }
 
 # --------------------------------------------------------------------------- workbook

@@ -12,6 +12,7 @@ from mutualisation.compute.bilan import Bilan
 from mutualisation.compute.fiche import Fiche
 from mutualisation.compute.indicators import NO_DOMAIN
 from mutualisation.present import charts
+from mutualisation.present.charts import moyens as moyens_charts
 from mutualisation.present.charts.reach import by_legal_form, population_by_action
 
 
@@ -51,6 +52,10 @@ def bilan_figures(bilan: Bilan) -> Figures:
         figures["formes_juridiques"] = by_legal_form(bilan.forms)
     if bilan.population_known:
         figures["population_par_action"] = population_by_action(bilan.actions_reach)
+    if bilan.moyens is not None:
+        figures["moyens_actions"] = moyens_charts.cost_and_staff(bilan.moyens.actions, bilan.year)
+        figures["moyens_evolution"] = moyens_charts.evolution(
+            bilan.moyens.series, bilan.moyens.first_year_with_figures)
     return _named(figures)
 
 
