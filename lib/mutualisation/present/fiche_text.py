@@ -12,6 +12,7 @@ from mutualisation.compute.fiche import Fiche
 from mutualisation.compute.indicators import NO_DOMAIN
 from mutualisation.compute.sizes import size_classes
 from mutualisation.formatting import (
+    agree,
     fr_date,
     fr_decimal,
     fr_int,
@@ -98,9 +99,9 @@ def fiche_actions_text(fiche: Fiche) -> str:
     if pending.height:
         labels = [escape(label) for label in pending.sort("libelle")["libelle"]]
         noun = plural(pending.height, "action inscrite", "actions inscrites")
-        waiting = "pas encore déployée" if pending.height == 1 else "pas encore déployées"
+        waiting = agree(pending.height, "pas encore déployée", "pas encore déployées")
         text += paragraph(f"Elle participe aussi à {noun} mais {waiting}, non "
-                   f"{'comptée' if pending.height == 1 else 'comptées'} ici : "
+                   f"{agree(pending.height, 'comptée', 'comptées')} ici : "
                    f"{enumeration(labels)}.")
     return text
 
@@ -144,7 +145,8 @@ def fiche_peers_text(fiche: Fiche) -> str:
     return paragraph(
         f"{name} ({population}) compte parmi les {fr_int(peers['communes'])} communes membres "
         f"de {classe} au {fr_date(fiche.reference)}. Elles participent en moyenne à "
-        f"{_mean_text(mean)} actions déployées (de {fr_int(peers['minimum'])} à "
+        f"{plural(mean, 'action déployée', 'actions déployées', 1)} "
+        f"(de {fr_int(peers['minimum'])} à "
         f"{fr_int(peers['maximum'])}). Avec {plural(n, 'action', 'actions')}, {name} se classe "
         f"{rank} ; son nombre d’actions est {position} la moyenne de ces communes."
     )
@@ -161,7 +163,7 @@ def fiche_available_text(fiche: Fiche, shown: int = 3) -> str:
            for label, k in available.head(shown).select("libelle", "nb_communes").iter_rows()]
     noun = plural(available.height, "action déployée lui est ouverte",
                   "actions déployées lui sont ouvertes")
-    most = "la plus suivie" if len(top) == 1 else "les plus suivies"
+    most = agree(len(top), "la plus suivie", "les plus suivies")
     return paragraph(f"{noun} sans qu’elle y participe encore ; {most} par les communes membres : "
               f"{enumeration(top)}.")
 
