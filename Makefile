@@ -13,6 +13,11 @@ LAB_ARGS ?=
 # Serveur de `make lab` : les modèles notebooks/*.ipynb sont enregistrés sans sorties et
 # s'ouvrent sans être marqués modifiés (mutualisation.run.lab_server, voir README).
 LAB_SERVER := --ServerApp.contents_manager_class=mutualisation.run.lab_server.TemplateContentsManager
+# Hors ligne : ni nouvelles de Jupyter (ni la question qui les propose) ni recherche de mises
+# à jour, côté serveur (ces options) et côté navigateur (LAB_SETTINGS, réglages par défaut de
+# l'environnement) ; voir mutualisation.run.lab_settings.
+LAB_OFFLINE := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 # Graphiques interactifs : seul `make lab` pose cette variable (pour le serveur JupyterLab,
 # dont les noyaux héritent l'environnement). Les rapports (papermill) et nbval ne doivent
 # jamais la voir, même si elle est exportée dans le shell : elle est retirée des recettes.
@@ -59,9 +64,15 @@ $(KERNEL_SPEC): $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (mutualisation)"
 	@touch $@
 
+## lab-settings: règle JupyterLab de .venv/ sans nouvelles ni recherche de mises à jour
+lab-settings: $(LAB_SETTINGS)
+
+$(LAB_SETTINGS): lib/mutualisation/run/lab_settings.py $(STAMP)
+	$(BIN)/python -m mutualisation.run.lab_settings
+
 ## lab: ouvre notebooks/bilan.ipynb dans JupyterLab, graphiques interactifs (hors ligne)
-lab: $(KERNEL_SPEC)
-	MUTUALISATION_GRAPHIQUES=interactif $(BIN)/jupyter lab --notebook-dir=. $(LAB_SERVER) $(LAB_ARGS) notebooks/bilan.ipynb
+lab: $(KERNEL_SPEC) $(LAB_SETTINGS)
+	MUTUALISATION_GRAPHIQUES=interactif $(BIN)/jupyter lab --notebook-dir=. $(LAB_SERVER) $(LAB_OFFLINE) $(LAB_ARGS) notebooks/bilan.ipynb
 
 ## test: lance toute la suite de tests (ruff, couches du paquet, tests unitaires, de bout en bout et JupyterLab, nbval)
 test: $(STAMP)
@@ -100,4 +111,4 @@ lock:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-.PHONY: help venv kernel lab check report all test mutation coverage outputs referentiel lock clean
+.PHONY: help venv kernel lab lab-settings check report all test mutation coverage outputs referentiel lock clean

@@ -37,7 +37,7 @@ from mutualisation.config import CHART_MODE_VARIABLE
 from mutualisation.present import charts
 from mutualisation.present.charts import interactive as lab
 from mutualisation.present.notebook import chart_mode, setup
-from mutualisation.run import lab_server
+from mutualisation.run import lab_server, lab_settings
 from tests import browser
 
 try:
@@ -89,6 +89,13 @@ def _register_kernel() -> Path:
     return ROOT / ".venv/share/jupyter/kernels/mutualisation/kernel.json"
 
 
+def _write_lab_settings() -> Path:
+    """`make lab-settings` on the existing .venv/ (as `make lab` does before starting)."""
+    _require_venv()
+    _make(*USE_EXISTING_VENV, "lab-settings")
+    return lab_settings.overrides_path(ROOT / ".venv")
+
+
 def test_make_kernel_registers_the_project_python() -> None:
     """`make kernel` (run for real, on the existing .venv/): JupyterLab of the venv lists a
     kernel that starts the venv's own python."""
@@ -134,6 +141,31 @@ def test_make_lab_starts_jupyterlab_with_interactive_charts() -> None:
     assert any("ipykernel install --sys-prefix --name mutualisation" in c for c in commands) or (
         ROOT / ".venv/share/jupyter/kernels/mutualisation/kernel.json"
     ).exists()
+    # Offline: the server fetches no news and checks no update.
+    for option in lab_settings.SERVER_OPTIONS:
+        assert option in command.split(), option
+    assert any(c.endswith("-m mutualisation.run.lab_settings") for c in commands) or (
+        lab_settings.overrides_path(ROOT / ".venv").exists())
+
+
+def test_make_lab_settings_turn_the_news_off(tmp_path: Path) -> None:
+    """`make lab-settings` writes the environment's overrides.json; another plugin's
+    settings already there are kept."""
+    path = _write_lab_settings()
+    settings = json.loads(path.read_text(encoding="utf-8"))
+    assert settings[lab_settings.NOTIFICATION_PLUGIN] == {"checkForUpdates": False,
+                                                           "fetchNews": "false"}
+    other = lab_settings.overrides_path(tmp_path)
+    other.parent.mkdir(parents=True)
+    other.write_text('{"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},'
+                     ' "@jupyterlab/apputils-extension:notification": {"fetchNews": "true",'
+                     ' "doNotDisturbMode": true}}', encoding="utf-8")
+    assert lab_settings.install(tmp_path) == other
+    assert json.loads(other.read_text(encoding="utf-8")) == {
+        "@jupyterlab/apputils-extension:notification": {
+            "checkForUpdates": False, "doNotDisturbMode": True, "fetchNews": "false"},
+        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},
+    }
 
 
 def test_make_recipes_never_see_the_switch() -> None:
@@ -480,8 +512,7 @@ class LabServer:
         lab_args = [
             "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
             "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
-            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.expose_app_in_browser=True",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             lab_args.append("--allow-root")
@@ -506,10 +537,7 @@ class LabServer:
 
     def __enter__(self) -> LabServer:
         env, words = self.command()
-        # No "official Jupyter news?" prompt over the notebook.
-        settings = self.root / ".jupyter/settings/@jupyterlab/apputils-extension"
-        settings.mkdir(parents=True)
-        (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+        self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(words, cwd=ROOT, env=env, stdout=log,
                                             stderr=subprocess.STDOUT)
@@ -564,7 +592,8 @@ def _local_prefixes(server: LabServer) -> tuple[str, ...]:
     return (f"{server.url}/", f"ws://127.0.0.1:{server.port}/", "data:", "blob:", "about:")
 
 
-def _open_lab(context: Any, server: LabServer) -> LabPage:
+def _watched_page(context: Any, server: LabServer) -> LabPage:
+    """A new page whose requests outside the server are blocked and listed."""
     page = context.new_page()
     page.set_default_timeout(SERVER_START * 1000)  # two busy cores: JupyterLab loads slowly
     view = LabPage(page, server)
@@ -586,6 +615,12 @@ def _open_lab(context: Any, server: LabServer) -> LabPage:
     page.on("websocket", lambda socket: view.requests.append(socket.url))
     page.on("console", on_console)
     page.on("pageerror", lambda error: view.errors.append(f"pageerror: {error}"))
+    return view
+
+
+def _open_lab(context: Any, server: LabServer) -> LabPage:
+    view = _watched_page(context, server)
+    page = view.page
     page.add_init_script(PAGE_HELPERS)
     server.wait_ready()
     first = next(iter(CHARTS))
@@ -698,6 +733,7 @@ def lab_playwright() -> Iterator[Any]:
             pytest.fail("the playwright package is missing (CI is set)")
         pytest.skip("the playwright package is not installed")
     _register_kernel()
+    _write_lab_settings()
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=executable, args=browser.CHROMIUM_ARGS)
         try:
@@ -747,4 +783,79 @@ def test_jupyterlab_draws_every_chart_offline(lab_playwright: Any, tmp_path: Pat
             assert svgs == [True] * expected, f"{path}: SVG charts {svgs}, want {expected}"
             _screenshot(view, path, shots / f"statique-{Path(path).stem}.png", SVG_SELECTOR)
         view.clean()
+        context.close()
+
+
+#: JupyterLab's toasts (react-toastify): the news prompt is one.
+TOAST = ".Toastify__toast"
+#: Waits until JupyterLab is restored and the notification plugin has read its settings
+#: (requested after the plugin's own request), then until the page has painted; returns
+#: the settings as the plugin sees them: the user's over the defaults, which the server
+#: gives with the environment's overrides.json applied.
+NOTIFICATION_SETTINGS = """async plugin => {
+    const app = window.jupyterapp;
+    await app.restored;
+    const found = await app.serviceManager.settings.fetch(plugin);
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const composite = {};
+    for (const [key, value] of Object.entries(found.schema.properties)) {
+        composite[key] = value.default;
+    }
+    return Object.assign(composite, found.settings || {});
+}"""
+
+
+def _lab_page(context: Any, server: LabServer) -> LabPage:
+    view = _watched_page(context, server)
+    server.wait_ready()
+    view.page.goto(f"{server.url}/lab?token={server.token}")
+    view.page.wait_for_function("() => window.jupyterapp !== undefined")
+    return view
+
+
+def _news_requests(view: LabPage) -> list[str]:
+    return [u for u in view.requests if "/lab/api/news" in u or "/lab/api/update" in u]
+
+
+def test_make_lab_asks_nothing_and_fetches_no_news(lab_playwright: Any, tmp_path: Path) -> None:
+    """`make lab` (its command line and the settings it writes): no « official Jupyter
+    news? » prompt, in an English and in a French browser, and no request for news or
+    updates, from the page or from the server. Then, with the user's setting back to
+    JupyterLab's « ask » value, the prompt appears: the check above can see it."""
+    server = LabServer(_project_copy(tmp_path / "lab"), interactive=False)
+    with server:
+        for locale in ("en-US", "fr-FR"):
+            context = lab_playwright.new_context(locale=locale,
+                                                 viewport={"width": 1200, "height": 800})
+            view = _lab_page(context, server)
+            composite = view.page.evaluate(NOTIFICATION_SETTINGS,
+                                           lab_settings.NOTIFICATION_PLUGIN)
+            assert composite["fetchNews"] == "false", (locale, composite)
+            assert composite["checkForUpdates"] is False, (locale, composite)
+            assert view.page.locator(TOAST).count() == 0, locale
+            view.page.screenshot(path=str(tmp_path / f"lab-{locale}.png"))
+            assert _news_requests(view) == [], locale
+            view.clean()
+            context.close()
+        # The server answers from nothing: no news URL, an update checker that checks nothing.
+        for api, empty in (("news", {"news": []}), ("update", {"notification": None})):
+            with urllib.request.urlopen(f"{server.url}/lab/api/{api}?token={server.token}",
+                                        timeout=30) as answer:
+                assert json.loads(answer.read()) == empty, api
+
+        # Control: the user's own setting back to JupyterLab's default, « ask ».
+        context = lab_playwright.new_context(viewport={"width": 1200, "height": 800})
+        view = _lab_page(context, server)
+        view.page.evaluate(
+            """async plugin => { await window.jupyterapp.restored;
+               await window.jupyterapp.serviceManager.settings.save(
+                   plugin, '{"fetchNews": "none"}'); }""", lab_settings.NOTIFICATION_PLUGIN)
+        view.page.reload()
+        view.page.wait_for_function("() => window.jupyterapp !== undefined")
+        composite = view.page.evaluate(NOTIFICATION_SETTINGS, lab_settings.NOTIFICATION_PLUGIN)
+        assert composite["fetchNews"] == "none"
+        prompt = view.page.locator(TOAST)
+        prompt.first.wait_for(state="visible", timeout=30_000)
+        assert "official Jupyter news" in prompt.first.inner_text()
+        view.page.screenshot(path=str(tmp_path / "lab-question.png"))
         context.close()

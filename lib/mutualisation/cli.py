@@ -34,7 +34,7 @@ from mutualisation.formatting import plural
 from mutualisation.run import interruption
 from mutualisation.run.console import say
 from mutualisation.run.publish import Interrupted, OutputBusy, ReportError, output_lock, recover
-from mutualisation.startup import skip_iri_format_checker
+from mutualisation.startup import printable_output, skip_iri_format_checker
 
 app = typer.Typer(
     add_completion=False,
@@ -530,4 +530,5 @@ def init(
 def main() -> None:
     """Bilan du schéma de mutualisation."""
     interruption.install()
+    printable_output()
     skip_iri_format_checker()  # before any command imports nbformat (and so jsonschema)

@@ -152,14 +152,27 @@ def fr_signed_int(n: int) -> str:
     return PLUS + text if _check_real(n, "n") > 0 else text
 
 
-def plural(n: int, singular: str, plural: str) -> str:
+def agree(n: float, singular: str, plural: str) -> str:
+    """The form of a word that agrees with the number ``n``, without the number:
+    ``agree(1, "déployée", "déployées")`` is ``"déployée"``.
+
+    French grammar: below 2 the singular (0, 1, 1,5: « 0 action », « 1,5 action »), from 2
+    on the plural (negative numbers follow their absolute value). The one rule of every
+    text that counts, through :func:`plural` or this function.
+    """
+    return singular if abs(_check_real(n, "n")) < 2 else plural
+
+
+def plural(n: float, singular: str, plural: str, decimals: int | None = None) -> str:
     """``n`` in French followed by the right form: ``"1 action"``, ``"25 actions"``.
 
-    French grammar: 0 and 1 take the singular ("0 action"), larger counts the
-    plural (negative counts follow their absolute value).
+    See :func:`agree` for the rule. ``decimals``: ``n`` is written with that many decimals
+    (a mean: ``"0,8 action"``, ``"2,4 actions"``), the form agreeing with what is written.
     """
-    word = singular if abs(_check_real(n, "n")) < 2 else plural
-    return f"{fr_int(n)} {word}"
+    if decimals is None:
+        return f"{fr_int(n)} {agree(n, singular, plural)}"
+    shown = round(_check_real(n, "n"), decimals)
+    return f"{fr_decimal(n, decimals)} {agree(shown, singular, plural)}"
 
 
 #: Between an amount and its unit (€, ETP): a no-break space, as before « % ».

@@ -22,3 +22,17 @@ def skip_iri_format_checker() -> None:
     """
     if "jsonschema" not in sys.modules:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def printable_output() -> None:
+    """Standard output and error that print every French message, whatever their encoding.
+
+    On Linux and macOS they are UTF-8. On Windows, output sent to a file or a pipe uses
+    the code page (cp1252), which has no « → » or narrow no-break space: ``print`` would
+    end the command with ``UnicodeEncodeError``. Such a character is written ``?`` there
+    instead; streams that are strict about errors only change, and only their error mode.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            reconfigure(errors="replace")

@@ -24,6 +24,7 @@ import polars as pl
 from mutualisation.compute import indicators
 from mutualisation.compute import moyens as moyens_figures
 from mutualisation.compute.sizes import size_class
+from mutualisation.data.mergers import carried_over, with_mergers
 from mutualisation.data.model import Dataset, reference_date
 from mutualisation.data.parameters import Parameters, normalise_code, valid_year
 from mutualisation.data.problems import DataError, Problem
@@ -34,6 +35,8 @@ from mutualisation.formatting import fr_date
 ACTION_COLUMNS = ["action_id", "libelle", "domaine", "date_deploiement", "depuis"]
 #: Columns of :attr:`Fiche.available`.
 AVAILABLE_COLUMNS = ["action_id", "libelle", "domaine", "date_deploiement", "nb_communes"]
+#: Columns of :attr:`Fiche.inherited`.
+INHERITED_COLUMNS = ["action_id", "libelle", "code_origine", "nom_origine", "depuis"]
 #: Columns of :attr:`Fiche.timeline`.
 TIMELINE_COLUMNS = ["annee", "nb_actions", "moyenne_communes", "moyenne_strate"]
 
@@ -153,9 +156,31 @@ class Fiche:
 
     @cached_property
     def participations(self) -> pl.DataFrame:
-        """Its participations active at D (DESIGN's definition, shared with the bilan)."""
-        return self.dataset.participations.filter(
+        """Its participations active at D (DESIGN's definition, shared with the bilan),
+        those it took over from the communes it absorbed included (DESIGN's mergers)."""
+        return with_mergers(self.dataset.communes, self.dataset.participations).filter(
             pl.col("code_insee") == self.code_insee, indicators.is_active(pl.lit(self.reference))
+        )
+
+    @cached_property
+    def inherited(self) -> pl.DataFrame:
+        """The deployed actions it takes part in at D through a merger: action_id, libelle,
+        code_origine and nom_origine (the absorbed commune whose participation it took
+        over), depuis (the merger date); one row per absorbed commune, sorted by depuis,
+        libelle, code_origine. Empty for a commune that absorbed none."""
+        names = self.dataset.communes.select(pl.col("code_insee").alias("code_origine"),
+                                             pl.col("nom").alias("nom_origine"))
+        return (
+            carried_over(self.dataset.communes, self.dataset.participations)
+            .filter(pl.col("code_insee") == self.code_insee, pl.col("reprise"),
+                    indicators.is_active(pl.lit(self.reference)))
+            # Only while the participation taken over is still the current one.
+            .join(self.actions.select("action_id", "libelle", "depuis"),
+                  left_on=["action_id", "date_debut"], right_on=["action_id", "depuis"])
+            .join(names, on="code_origine", how="left")
+            .select("action_id", "libelle", "code_origine", "nom_origine",
+                    pl.col("date_debut").alias("depuis"))
+            .sort("depuis", "libelle", "code_origine")
         )
 
     @cached_property
@@ -288,6 +313,11 @@ class Fiche:
             "moyenne_strate": last["moyenne_strate"],
             "donnees_illustratives": self.dataset.illustrative,
             **self._finance_indicators(),
+            # Only for a commune nouvelle: other sheets keep their figures byte for byte.
+            **({"actions_reprises": [
+                {"action_id": a, "code_origine": c, "depuis": d.isoformat()}
+                for a, c, d in self.inherited.select("action_id", "code_origine", "depuis")
+                .iter_rows()]} if self.inherited.height else {}),
         }
 
     @cached_property
@@ -325,6 +355,7 @@ class Fiche:
             "comparaison": pl.DataFrame([self.peers]),
             "parcours": self.timeline,
             **({} if self.finance is None else {"finance": self.finance}),
+            **({"reprises": self.inherited} if self.inherited.height else {}),
         }
 
 

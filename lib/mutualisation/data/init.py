@@ -40,7 +40,7 @@ from mutualisation.data.model import SCHEMAS, Dataset
 from mutualisation.data.template import write_template
 from mutualisation.data.validate import load_dataset
 from mutualisation.files import os_reason, write_json
-from mutualisation.formatting import fr_date, plural
+from mutualisation.formatting import agree, fr_date, plural
 
 #: The workbook of the tables to fill.
 WORKBOOK_FILE = "actions_participations.xlsx"
@@ -148,7 +148,7 @@ def _populations(communes: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     if none:
         years = ", ".join(str(y) for y in none)
         detail += (f" ; aucune pour {years} : le fichier de la DGCL de "
-                   f"{'cette année' if len(none) == 1 else 'ces années'} n'en donne pas")
+                   f"{agree(len(none), 'cette année', 'ces années')} n'en donne pas")
     return table, detail
 
 
@@ -231,7 +231,7 @@ def _write(staging: Path, match: reference.EpciMatch, schema_adopted: date | Non
         names = dict(communes.select("code_insee", "nom").iter_rows())
         listed = ", ".join(f"{names[c]} ({c})" for c in missing)
         notes.append(f"Pas de contour dans le référentiel pour {listed} : "
-                     f"{'elle manque' if len(missing) == 1 else 'elles manquent'} à la carte.")
+                     f"{agree(len(missing), 'elle manque', 'elles manquent')} à la carte.")
     if merged.height:
         notes.append("Une commune absorbée par une fusion n'a pas de contour propre : la carte "
                      "montre sa commune nouvelle.")

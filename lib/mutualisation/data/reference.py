@@ -23,6 +23,7 @@ from datetime import date
 import polars as pl
 
 from mutualisation.config import PACKAGE_DIR
+from mutualisation.formatting import agree, plural
 
 __all__ = [
     "REFERENCE_DIR",
@@ -273,7 +274,7 @@ def find_epci_by_name(name: str) -> EpciMatch:
     close = difflib.get_close_matches(wanted, sorted(by_name), n=3, cutoff=0.6)
     suggestions = tuple(_epci(by_name[n], years[-1]) for n in close)
     listed = " ; ".join(s.label() for s in suggestions)
-    hint = (f" ; {'la plus proche' if len(suggestions) == 1 else 'les plus proches'} : {listed}"
+    hint = (f" ; {agree(len(suggestions), 'la plus proche', 'les plus proches')} : {listed}"
             if suggestions else "")
     raise UnknownEpciError(f"aucune intercommunalité ne s'appelle « {name} »{hint}.", suggestions)
 
@@ -427,7 +428,8 @@ def outlines(codes: Iterable[str], *, missing_ok: bool = False) -> dict:
     if missing and not missing_ok:
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
         raise ReferenceLookupError(
-            f"Pas de contour dans le référentiel pour {len(missing)} commune(s) : {shown}."
+            f"Pas de contour dans le référentiel pour "
+            f"{plural(len(missing), 'commune', 'communes')} : {shown}."
         )
     pops = dict(populations(wanted).select("code_insee", "population_municipale").iter_rows())
     features = []

@@ -23,6 +23,8 @@ _ENV = Environment(
     autoescape=select_autoescape(["html", "j2"]),
     keep_trailing_newline=True,
 )
+#: « 1 fiche », « 2 fiches » in the template: the project's one rule of French plurals.
+_ENV.filters["pluriel"] = plural
 
 
 def _read(path: Path) -> dict[str, Any]:

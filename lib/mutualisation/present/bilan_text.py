@@ -15,7 +15,15 @@ import polars as pl
 from mutualisation.compute import indicators
 from mutualisation.compute.bilan import Bilan
 from mutualisation.data.model import reference_date
-from mutualisation.formatting import fr_date, fr_decimal, fr_int, fr_percent, fr_signed_int, plural
+from mutualisation.formatting import (
+    agree,
+    fr_date,
+    fr_decimal,
+    fr_int,
+    fr_percent,
+    fr_signed_int,
+    plural,
+)
 from mutualisation.present import labels, reach_text
 
 
@@ -96,10 +104,9 @@ def headline(bilan: Bilan) -> str:
     labels = _labels(bilan.actions, pl.col("deployee_annee"))
     lead = (f"Au {fr_date(reference_date(year))}, le schéma compte "
             f"{plural(figures['actions_inscrites'], 'action inscrite', 'actions inscrites')}, "
-            f"dont {fr_int(deployed)} {'déployée' if deployed <= 1 else 'déployées'}")
+            f"dont {plural(deployed, 'déployée', 'déployées')}")
     if this_year:
-        lead += (f" ; {fr_int(len(this_year))} "
-                 f"{'l’a été' if len(this_year) == 1 else 'l’ont été'} en {year} : "
+        lead += (f" ; {plural(len(this_year), 'l’a été', 'l’ont été')} en {year} : "
                  f"{enumeration(labels)}.")
     else:
         lead += f" ; aucune n’a été déployée en {year}."
@@ -124,7 +131,7 @@ def _population_reach(bilan: Bilan) -> str:
                     figures["part_population_communes_participantes"][k])
     text = (f"{plural(count, 'commune', 'communes')} sur {fr_int(figures['communes_membres'])}, "
             f"représentant {floor_percent(share)} de la population, "
-            f"{'participe' if count <= 1 else 'participent'} à au moins "
+            f"{agree(count, 'participe', 'participent')} à au moins "
             f"{plural(int(k), 'action', 'actions')}")
     if prev is not None and "part_population_communes_participantes" in prev:
         before = prev["communes_participantes"][k]
@@ -213,11 +220,10 @@ def actions_text(bilan: Bilan) -> str:
     else:
         inscribed = plural(figures["actions_inscrites"], "action inscrite", "actions inscrites")
         text = paragraph(f"Première année du schéma : {inscribed}, "
-                         f"dont {fr_int(figures['actions_deployees'])} déployée"
-                         f"{'s' if figures['actions_deployees'] > 1 else ''}.")
+                         f"dont {plural(figures['actions_deployees'], 'déployée', 'déployées')}.")
     if waiting:
         count = plural(len(waiting), "action inscrite n’est", "actions inscrites ne sont")
-        text += paragraph(f"{count} pas encore {'déployée' if len(waiting) == 1 else 'déployées'}"
+        text += paragraph(f"{count} pas encore {agree(len(waiting), 'déployée', 'déployées')}"
                           f" : {enumeration(waiting)}.")
     else:
         text += paragraph("Toutes les actions inscrites sont déployées.")
@@ -230,12 +236,12 @@ def communes_text(bilan: Bilan) -> str:
     members = figures["communes_membres"]
     if no_action(bilan):
         who = plural(members, "commune membre", "communes membres")
-        return paragraph(f"{'La' if members == 1 else 'Les'} {who} ne "
-                         f"{'participe' if members == 1 else 'participent'} encore à aucune "
+        return paragraph(f"{agree(members, 'La', 'Les')} {who} ne "
+                         f"{agree(members, 'participe', 'participent')} encore à aucune "
                          "action : le schéma n’en compte pas.")
     mean = figures["moyenne_actions_par_commune"]
     text = paragraph(f"Au {fr_date(reference_date(bilan.year))}, une commune membre participe en "
-              f"moyenne à {fr_decimal(mean, 1)} actions déployées.")
+              f"moyenne à {plural(mean, 'action déployée', 'actions déployées', 1)}.")
     full = [k for k in bilan.thresholds if first_full_year(bilan, k) is not None]
     if full and members:
         k = max(full)
@@ -325,7 +331,7 @@ def changes_text(bilan: Bilan) -> str:
         who = plural(len(names), "commune", "communes")
         listed = enumeration([escape(n) for n in names])
         if bound:
-            items.append(f"<li>{who} {'membre' if len(names) == 1 else 'membres'} au "
+            items.append(f"<li>{who} {agree(len(names), 'membre', 'membres')} au "
                          f"{fr_date(day)}, première date connue (adhésion antérieure "
                          f"possible) : {listed}</li>")
         else:
@@ -369,7 +375,7 @@ def data_notes(bilan: Bilan) -> str:
                      "dans le nombre d’actions des communes.")
     if future:
         items.append(f"{plural(future, 'enregistrement postérieur', 'enregistrements postérieurs')}"
-                     f" au {fr_date(d)}, {'ignoré' if future == 1 else 'ignorés'} pour ce bilan.")
+                     f" au {fr_date(d)}, {agree(future, 'ignoré', 'ignorés')} pour ce bilan.")
     if no_domain:
         items.append(f"{plural(no_domain, 'action', 'actions')} sans domaine "
                      "(« non renseigné »).")
@@ -388,6 +394,10 @@ def methods() -> str:
         "<ul>"
         "<li>Une commune est <em>membre</em> au 31 décembre si elle a adhéré à cette date "
         "au plus tard et ne l’a pas quittée.</li>"
+        "<li>Une commune qui fusionne dans une <em>commune nouvelle</em> n’est plus membre à "
+        "sa date de sortie ; ses participations encore actives ce jour-là passent à la "
+        "commune nouvelle à partir de cette date, sauf aux actions auxquelles celle-ci "
+        "participe déjà. Le bilan la compte comme une fusion, non comme un retrait.</li>"
         "<li>Une action est <em>inscrite</em> dès son inscription au schéma, <em>déployée</em> "
         "dès sa date de déploiement.</li>"
         "<li>Le <em>nombre d’actions</em> d’une commune compte les actions déployées auxquelles "

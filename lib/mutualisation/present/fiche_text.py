@@ -13,6 +13,7 @@ from mutualisation.compute.indicators import NO_DOMAIN
 from mutualisation.compute.population import NO_FORM
 from mutualisation.compute.sizes import size_classes
 from mutualisation.formatting import (
+    agree,
     fr_date,
     fr_decimal,
     fr_int,
@@ -110,15 +111,34 @@ def fiche_actions_text(fiche: Fiche) -> str:
             labels = [escape(label) for label in joined["libelle"]]
             text += paragraph(f"En {fiche.year}, elle a rejoint "
                        f"{plural(joined.height, 'action', 'actions')} : {enumeration(labels)}.")
+        text += fiche_inherited_text(fiche)
     pending = fiche.pending
     if pending.height:
         labels = [escape(label) for label in pending.sort("libelle")["libelle"]]
         noun = plural(pending.height, "action inscrite", "actions inscrites")
-        waiting = "pas encore déployée" if pending.height == 1 else "pas encore déployées"
+        waiting = agree(pending.height, "pas encore déployée", "pas encore déployées")
         text += paragraph(f"Elle participe aussi à {noun} mais {waiting}, non "
-                   f"{'comptée' if pending.height == 1 else 'comptées'} ici : "
+                   f"{agree(pending.height, 'comptée', 'comptées')} ici : "
                    f"{enumeration(labels)}.")
     return text
+
+
+def fiche_inherited_text(fiche: Fiche) -> str:
+    """For a commune nouvelle: the actions it took over from the communes it absorbed,
+    from which and since when (DESIGN's mergers); empty for any other commune."""
+    inherited = fiche.inherited
+    if inherited.is_empty():
+        return ""
+    items = []
+    for (_action, label), group in inherited.group_by(["action_id", "libelle"],
+                                                      maintain_order=True):
+        origins = enumeration([escape(nom or code) for code, nom in
+                               group.select("code_origine", "nom_origine").iter_rows()])
+        items.append(f"{escape(label)} (de {origins}, depuis la fusion du "
+                     f"{fr_date(group['depuis'][0])})")
+    count = plural(len(items), "participation reprise", "participations reprises")
+    return paragraph(f"Commune nouvelle, {escape(fiche.name)} poursuit {count} des communes "
+                     f"qu’elle a absorbées : {enumeration(items)}.")
 
 
 def fiche_timeline_text(fiche: Fiche) -> str:
@@ -160,7 +180,8 @@ def fiche_peers_text(fiche: Fiche) -> str:
     return paragraph(
         f"{name} ({population}) compte parmi les {fr_int(peers['communes'])} communes membres "
         f"de {classe} au {fr_date(fiche.reference)}. Elles participent en moyenne à "
-        f"{_mean_text(mean)} actions déployées (de {fr_int(peers['minimum'])} à "
+        f"{plural(mean, 'action déployée', 'actions déployées', 1)} "
+        f"(de {fr_int(peers['minimum'])} à "
         f"{fr_int(peers['maximum'])}). Avec {plural(n, 'action', 'actions')}, {name} se classe "
         f"{rank} ; son nombre d’actions est {position} la moyenne de ces communes."
     )
@@ -177,21 +198,31 @@ def fiche_available_text(fiche: Fiche, shown: int = 3) -> str:
            for label, k in available.head(shown).select("libelle", "nb_communes").iter_rows()]
     noun = plural(available.height, "action déployée lui est ouverte",
                   "actions déployées lui sont ouvertes")
-    most = "la plus suivie" if len(top) == 1 else "les plus suivies"
+    most = agree(len(top), "la plus suivie", "les plus suivies")
     return paragraph(f"{noun} sans qu’elle y participe encore ; {most} par les communes membres : "
               f"{enumeration(top)}.")
 
 
 def fiche_actions_table(fiche: Fiche) -> pl.DataFrame:
-    """Its actions as shown to readers (French headers and dates)."""
+    """Its actions as shown to readers (French headers and dates); for a commune nouvelle,
+    a last column names the absorbed communes whose participation it took over."""
     frame = fiche.actions
-    return pl.DataFrame({
+    table = pl.DataFrame({
         "Action": frame["libelle"],
         "Domaine": frame["domaine"].fill_null(NO_DOMAIN),
         "Déployée le": [fr_date(d) for d in frame["date_deploiement"]],
         "Participation depuis le": [fr_date(d) for d in frame["depuis"]],
     }, schema={c: pl.String for c in ("Action", "Domaine", "Déployée le",
                                       "Participation depuis le")})
+    if fiche.inherited.is_empty():
+        return table
+    origins = dict(
+        fiche.inherited.group_by("action_id", maintain_order=True)
+        .agg(pl.format("{} ({})", pl.col("nom_origine").fill_null(pl.col("code_origine")),
+                       "code_origine").alias("origine"))
+        .select("action_id", pl.col("origine").list.join(", ")).iter_rows())
+    return table.with_columns(pl.Series(
+        "Reprise de", [origins.get(a, "") for a in frame["action_id"]], dtype=pl.String))
 
 
 def fiche_available_table(fiche: Fiche) -> pl.DataFrame:

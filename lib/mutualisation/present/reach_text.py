@@ -14,7 +14,7 @@ import polars as pl
 
 from mutualisation.compute import population
 from mutualisation.compute.bilan import Bilan
-from mutualisation.formatting import fr_date, fr_int, fr_percent, plural
+from mutualisation.formatting import agree, fr_date, fr_int, fr_percent, plural
 
 
 def _p(text: str) -> str:
@@ -72,8 +72,8 @@ def abandoned_text(bilan: Bilan) -> str:
              .iter_rows()]
     who = plural(gone.height, "action a quitté", "actions ont quitté")
     return _p(f"{who} le schéma en {bilan.year} (abandon ou suspension) : "
-              + "; ".join(items) + (". Elle n’est plus comptée" if gone.height == 1
-                                    else ". Elles ne sont plus comptées")
+              + "; ".join(items)
+              + agree(gone.height, ". Elle n’est plus comptée", ". Elles ne sont plus comptées")
               + " à partir de cette date.")
 
 
@@ -88,7 +88,7 @@ def notes(bilan: Bilan) -> list[str]:
         if years:
             listed = ", ".join(str(y) for y in years)
             in_table = members.height - from_column
-            parts.append(f"table populations, {'millésime' if len(years) == 1 else 'millésimes'}"
+            parts.append(f"table populations, {agree(len(years), 'millésime', 'millésimes')}"
                          f" {listed} ({plural(in_table, 'commune', 'communes')})")
         if from_column:
             parts.append(f"colonne population de la table communes "

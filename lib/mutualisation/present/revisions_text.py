@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from mutualisation.compute.revisions import DATA, DEFINITION
-from mutualisation.formatting import fr_int, fr_percent, plural
+from mutualisation.formatting import agree, fr_int, fr_percent, plural
 from mutualisation.present import labels
 
 
@@ -34,8 +34,8 @@ def _why(items: list[dict[str, Any]]) -> str:
     causes = {item["cause"] for item in items}
     lines = list(dict.fromkeys(line for item in items for line in item["changements"]))
     if DATA in causes:
-        said = "Changement des données qui l’explique" if len(lines) == 1 else \
-            f"Les {plural(len(lines), 'changement', 'changements')} des données qui l’expliquent"
+        said = (f"{agree(len(lines), 'Changement', f'Les {fr_int(len(lines))} changements')}"
+                f" des données qui {agree(len(lines), 'l’explique', 'l’expliquent')}")
         listed = "".join(f"<li>{escape(line)}</li>" for line in lines)
         text = f"<p>{said} :</p><ul>{listed}</ul>"
         if DEFINITION in causes:

@@ -154,8 +154,21 @@ def _start_helper(folder: Path, errors: Path, kind: str, notebook: Path,
         return subprocess.Popen(
             [sys.executable, "-m", "mutualisation.run.ahead", *arguments],
             cwd=cwd, env={**os.environ, "PYTHONPATH": path}, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=stderr, **own_session(),
         )
+
+
+#: ``subprocess.CREATE_NEW_PROCESS_GROUP``, which the subprocess module defines on Windows only.
+_NEW_PROCESS_GROUP = 0x200
+
+
+def own_session(system: str = os.name) -> dict[str, Any]:
+    """Popen options that keep the console's Ctrl-C from a child process: a new session on
+    POSIX systems; a new process group on Windows (``system`` ``"nt"``), which ignores
+    ``start_new_session``."""
+    if system == "nt":
+        return {"creationflags": _NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
 
 
 def _summary(folder: Path, returncode: int, stopped: bool, errors: Path) -> str:

@@ -157,9 +157,13 @@ _RENAME_EXCHANGE = 2
 
 def exchange(first: Path, second: Path) -> bool:
     """Swap two existing paths in one step; False when this system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False  # renameat2 is Linux's; elsewhere the journal covers two renames
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):  # not Linux, or a C library without it
+    # AttributeError: a C library without it; OSError: none to load; TypeError: ctypes
+    # cannot load "the program itself" (Windows, whatever sys.platform says).
+    except (AttributeError, OSError, TypeError):
         return False
     renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
                           ctypes.c_uint]
@@ -188,6 +192,8 @@ def remove_tree(path: Path, log: Log) -> bool:
         # A read-only file or folder (as on shared drives): make its folder writable, retry.
         parent = os.path.dirname(name)
         os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR | stat.S_IXUSR)
+        if os.name == "nt":  # Windows refuses to delete a read-only file whatever its folder
+            os.chmod(name, stat.S_IWRITE)
         function(name)
 
     try:

@@ -231,7 +231,9 @@ def _kept(path: Path) -> Path | None:
     keep.unlink(missing_ok=True)
     try:
         os.link(path, keep)
-    except OSError:
+    # OSError: a file system without hard links (FAT, some shares); AttributeError,
+    # NotImplementedError: a Python without os.link
+    except (OSError, AttributeError, NotImplementedError):
         keep.write_bytes(path.read_bytes())
     return keep
 

@@ -9,6 +9,7 @@ from rapidfuzz import fuzz, process
 
 from mutualisation.data.followup.cells import CellProblem
 from mutualisation.data.problems import Problem
+from mutualisation.formatting import plural
 
 #: The mapping file of a data folder: names as written -> INSEE code, action_id or IGNORE.
 MAPPING_FILE = "correspondances.csv"
@@ -152,7 +153,7 @@ def name_problems(resolved: pl.DataFrame, where: pl.DataFrame, label: str, what:
     problems: list[Problem] = []
     for written, key, how, candidates, cell, row, count in bad.select(
             "written", "key", "how", "candidates", "cell", "__row", "count").iter_rows():
-        again = f" ({count} cellules)" if count and count > 1 else ""
+        again = f" ({plural(count, 'cellule', 'cellules')})" if count and count > 1 else ""
         if how == AMBIGUOUS:
             listed = ", ".join(shown_targets.get(c, c) for c in candidates)
             message = (f"{what} ambiguë : {listed} ; l'écrire avec son département entre "

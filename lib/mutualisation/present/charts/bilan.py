@@ -12,6 +12,7 @@ from mutualisation.present.charts.parts import (
     STATUS_COLUMNS,
     action_bars,
     chart_title,
+    count_axis,
     domain_colours,
     domain_legend,
     domain_order,
@@ -62,7 +63,7 @@ def actions_by_year(series: pl.DataFrame) -> alt.LayerChart:
         y=alt.Y(
             "actions:Q",
             title="Nombre d'actions",
-            axis=alt.Axis(format=",d", tickMinStep=1),
+            axis=count_axis(long["actions"].max()),
         ),
         color=series_colour(order),
         tooltip=series_tooltip(alt.Tooltip("annee:N", title="Année")),
@@ -215,7 +216,7 @@ def by_domain(frame: pl.DataFrame) -> alt.HConcatChart | alt.Chart:
             "actions:Q",
             title="Nombre d'actions",
             scale=room_for_labels(frame["actions_inscrites"].max()),
-            axis=alt.Axis(format=",d", tickMinStep=1),
+            axis=count_axis(frame["actions_inscrites"].max()),
         ),
         color=series_colour(series),
         tooltip=series_tooltip(alt.Tooltip("domaine:N", title="Domaine")),
@@ -233,7 +234,7 @@ def by_domain(frame: pl.DataFrame) -> alt.HConcatChart | alt.Chart:
             "participations:Q",
             title="Participations actives",
             scale=room_for_labels(frame["participations"].max()),
-            axis=alt.Axis(format=",d"),
+            axis=count_axis(frame["participations"].max()),
         ),
         tooltip=[
             alt.Tooltip("domaine:N", title="Domaine"),
@@ -275,7 +276,7 @@ def actions_distribution(distribution: pl.DataFrame) -> alt.LayerChart | alt.Cha
             axis=histogram_axis(dense),
         ),
         y=alt.Y(
-            "communes:Q", title="Nombre de communes", axis=alt.Axis(format=",d", tickMinStep=1)
+            "communes:Q", title="Nombre de communes", axis=count_axis(counts["communes"].max())
         ),
         tooltip=[
             alt.Tooltip("nb_actions:N", title="Nombre d'actions"),

@@ -4,6 +4,7 @@ uptake by size class.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,7 +16,13 @@ from mutualisation.formatting import (
     french_sorted,
     plural,
 )
-from mutualisation.present.charts.parts import chart_title, message_chart, require_columns
+from mutualisation.present.charts.parts import (
+    chart_title,
+    count_axis,
+    count_legend,
+    message_chart,
+    require_columns,
+)
 from mutualisation.present.charts.theme import GREY, LIGHT_GREY, PALETTE, SEQUENTIAL_SCHEME, WIDTH
 
 # --------------------------------------------------------------------------
@@ -75,7 +82,7 @@ def commune_map(
             "properties.nb_actions:Q",
             title="Nombre d'actions",
             scale=alt.Scale(scheme=SEQUENTIAL_SCHEME, domain=[0, max(largest, 1)]),
-            legend=alt.Legend(format=",d", orient="right", gradientLength=200),
+            legend=count_legend(largest, orient="right", gradientLength=200),
         ),
         tooltip=tooltip,
     )
@@ -351,7 +358,9 @@ def uptake_by_size(actions_per_commune: pl.DataFrame) -> alt.LayerChart | alt.Ch
         y=alt.Y(
             "moyenne:Q",
             title="Nombre moyen d'actions par commune",
-            axis=alt.Axis(format=",d", tickMinStep=1),
+            # Up to the next whole number: means below 1 still get a "1" on the axis.
+            scale=alt.Scale(domainMax=max(1, math.ceil(grouped["moyenne"].max() or 0))),
+            axis=count_axis(grouped["moyenne"].max()),
         ),
         tooltip=[
             alt.Tooltip("classe:N", title="Taille"),

@@ -15,6 +15,7 @@ from mutualisation.present.charts.parts import (
     STATUS_COLUMNS,
     action_bars,
     chart_title,
+    count_axis,
     domain_colours,
     domain_legend,
     domain_order,
@@ -106,7 +107,7 @@ def commune_timeline(
             "actions:Q",
             title="Nombre d'actions",
             scale=alt.Scale(zero=True, nice=True),
-            axis=alt.Axis(format=",d", tickMinStep=1),
+            axis=count_axis(long["actions"].max()),
         ),
         color=alt.Color(
             "serie:N",
@@ -263,7 +264,7 @@ def peer_distribution(
         x=alt.X("nb_actions:N", sort=order, scale=alt.Scale(domain=order),
                 title="Nombre d'actions par commune", axis=histogram_axis(dense)),
         y=alt.Y("communes:Q", title="Nombre de communes",
-                axis=alt.Axis(format=",d", tickMinStep=1)),
+                axis=count_axis(counts["communes"].max())),
         tooltip=[
             alt.Tooltip("nb_actions:N", title="Nombre d'actions"),
             alt.Tooltip("communes:Q", title="Nombre de communes", format=",d"),

@@ -4,7 +4,9 @@ action bars and histograms.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import altair as alt
 import polars as pl
@@ -52,6 +54,33 @@ def room_for_labels(largest: object) -> alt.Scale:
     """A linear scale from 0 leaving room for the value written after the longest bar."""
     top = float(largest) if isinstance(largest, int | float) and largest > 0 else 1.0
     return alt.Scale(domain=[0, top * 1.08], nice=True)
+
+
+#: Up to this largest value, a scale of counts lists every whole number from 0. Vega's own
+#: ticks fall on halves there even with ``tickMinStep=1`` (a span of 1 or 2 units), and
+#: ``",d"`` prints 0.5 and 1.5 as whole numbers: "0, 1, 1, 2, 2". Above it, ``tickMinStep``
+#: gives whole steps (1, 2, 5, 10…).
+SMALL_COUNT = 5
+
+
+def count_ticks(largest: object) -> dict[str, Any]:
+    """Axis or legend options of a scale of counts whose data reach ``largest``: whole
+    numbers only, French thousands, never the same label twice."""
+    top = math.ceil(largest) if isinstance(largest, int | float) and largest > 0 else 1
+    options: dict[str, Any] = {"format": ",d", "tickMinStep": 1}
+    if top <= SMALL_COUNT:
+        options["values"] = list(range(top + 1))
+    return options
+
+
+def count_axis(largest: object, **options: Any) -> alt.Axis:
+    """An axis of counts (see :func:`count_ticks`); ``options`` are other Axis options."""
+    return alt.Axis(**count_ticks(largest), **options)
+
+
+def count_legend(largest: object, **options: Any) -> alt.Legend:
+    """A colour legend of counts (see :func:`count_ticks`)."""
+    return alt.Legend(**count_ticks(largest), **options)
 
 
 def series_colour(order: Sequence[str]) -> alt.Color:
@@ -181,7 +210,7 @@ def action_bars(frame: pl.DataFrame, colour: alt.Color | alt.ColorValue) -> alt.
             "nb_communes:Q",
             title="Nombre de communes participantes",
             scale=room_for_labels(frame["nb_communes"].max()),
-            axis=alt.Axis(format=",d", tickMinStep=1),
+            axis=count_axis(frame["nb_communes"].max()),
         ),
         tooltip=[
             alt.Tooltip("libelle:N", title="Action"),

@@ -11,6 +11,7 @@ from mutualisation.present.charts.parts import (
     BAR_WIDTH,
     MANY_BARS,
     chart_title,
+    count_axis,
     message_chart,
     require_columns,
     room_for_labels,
@@ -50,7 +51,7 @@ def by_legal_form(frame: pl.DataFrame) -> alt.HConcatChart | alt.Chart:
         yOffset=alt.YOffset("serie:N", sort=series),
         x=alt.X("actions:Q", title="Nombre d'actions",
                 scale=room_for_labels(frame["actions_inscrites"].max()),
-                axis=alt.Axis(format=",d", tickMinStep=1)),
+                axis=count_axis(frame["actions_inscrites"].max())),
         color=series_colour(series),
         tooltip=series_tooltip(alt.Tooltip("forme_juridique:N", title="Forme juridique")),
     )
@@ -64,7 +65,7 @@ def by_legal_form(frame: pl.DataFrame) -> alt.HConcatChart | alt.Chart:
                 axis=alt.Axis(labels=False, ticks=False)),
         x=alt.X("communes:Q", title="Communes participantes",
                 scale=room_for_labels(frame["communes"].max()),
-                axis=alt.Axis(format=",d", tickMinStep=1)),
+                axis=count_axis(frame["communes"].max())),
         tooltip=[alt.Tooltip("forme_juridique:N", title="Forme juridique"),
                  alt.Tooltip("communes:Q", title="Communes participantes", format=",d")],
     )
