@@ -24,6 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from mutualisation.compute import indicators, population
@@ -241,6 +242,25 @@ def test_communes_table_takes_the_population_of_the_year(folder: Path) -> None:
     communes = Bilan.build(folder, 2017).communes
     assert dict(communes.select("code_insee", "population").iter_rows()) == {
         "59001": 1100, "59002": 2000, "59003": 500, "59004": 400, "59005": 300}
+
+
+def test_commune_sheet_takes_the_population_of_each_year(folder: Path) -> None:
+    # The sheet and the bilan put a commune in the same size class: Delta has no population
+    # column, only a populations row of 2017 (400); Alpha takes 1 100 (2016) then 1 200 (2018).
+    from mutualisation.compute.bilan import Bilan
+    from mutualisation.compute.fiche import Fiche, member_counts
+
+    delta = Fiche.build(folder, 2017, "59004")
+    assert (delta.commune["population"], delta.known_size, delta.size_class) == (
+        400, True, "moins de 2\u202f000 hab.")
+    counts = member_counts(load_dataset(folder), [2016, 2017, 2018])
+    rows = counts.filter(pl.col("code_insee").is_in(["59001", "59004"]))
+    assert rows.select("annee", "code_insee", "population").rows() == [
+        (2016, "59001", 1100), (2016, "59004", None), (2017, "59001", 1100),
+        (2017, "59004", 400), (2018, "59001", 1200), (2018, "59004", 400)]
+    bilan = Bilan.build(folder, 2017).communes
+    assert dict(bilan.select("code_insee", "population").iter_rows()) == dict(
+        counts.filter(pl.col("annee") == 2017).select("code_insee", "population").iter_rows())
 
 
 def test_bad_membres_depuis_in_metadata_is_one_line(folder: Path) -> None:

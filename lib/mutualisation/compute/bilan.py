@@ -81,15 +81,8 @@ class Bilan:
 
     @cached_property
     def communes(self) -> pl.DataFrame:
-        table = indicators.actions_per_commune(self.dataset, self.year)
-        if self.dataset.populations is None:
-            return table
-        # The population of the year (DESIGN.md), not only the column of communes.
-        of_year = self.member_populations.select("code_insee", pl.col("population")
-                                                 .alias("__population"))
-        return (table.join(of_year, on="code_insee", how="left", maintain_order="left")
-                .with_columns(pl.col("__population").alias("population"))
-                .drop("__population"))
+        return population.with_population_of_year(
+            indicators.actions_per_commune(self.dataset, self.year), self.dataset, self.year)
 
     @cached_property
     def distribution(self) -> pl.DataFrame:

@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from mutualisation.compute import indicators
+from mutualisation.compute import indicators, population
 from mutualisation.compute import moyens as moyens_figures
 from mutualisation.compute.sizes import size_class
 from mutualisation.data.mergers import carried_over, with_mergers
@@ -48,8 +48,9 @@ def member_counts(dataset: Dataset, years: list[int]) -> pl.DataFrame:
     :func:`mutualisation.compute.sizes.size_class`), nb_actions; sorted by annee, code_insee.
     """
     frames = [
-        indicators.actions_per_commune(dataset, year)
-        .select("code_insee", "population", "nb_actions")
+        population.with_population_of_year(
+            indicators.actions_per_commune(dataset, year)
+            .select("code_insee", "population", "nb_actions"), dataset, year)
         .with_columns(pl.lit(year, dtype=pl.Int64).alias("annee"))
         for year in sorted(set(years))
     ]
@@ -108,12 +109,11 @@ class Fiche:
 
     @cached_property
     def commune(self) -> dict[str, Any]:
-        """The commune's row: code_insee, nom, population, date_adhesion, date_sortie."""
-        return (
-            self.dataset.communes.filter(pl.col("code_insee") == self.code_insee)
-            .select("code_insee", "nom", "population", "date_adhesion", "date_sortie")
-            .row(0, named=True)
-        )
+        """The commune's row: code_insee, nom, population (of the year), date_adhesion,
+        date_sortie."""
+        row = (self.dataset.communes.filter(pl.col("code_insee") == self.code_insee)
+               .select("code_insee", "nom", "population", "date_adhesion", "date_sortie"))
+        return population.with_population_of_year(row, self.dataset, self.year).row(0, named=True)
 
     @property
     def name(self) -> str:

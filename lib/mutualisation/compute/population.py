@@ -56,6 +56,20 @@ def population_for_year(dataset: Dataset, year: int) -> pl.DataFrame:
     )
 
 
+def with_population_of_year(frame: pl.DataFrame, dataset: Dataset, year: int) -> pl.DataFrame:
+    """``frame`` (with code_insee and population columns, in its order) whose population is
+    that of ``year`` (:func:`population_for_year`): the one rule for every table that shows a
+    commune's population or size class. Unchanged when the data has no populations table."""
+    if dataset.populations is None:
+        return frame
+    of_year = population_for_year(dataset, year).select(
+        "code_insee", pl.col("population").alias("__population"))
+    return (frame.join(of_year, on="code_insee", how="left", maintain_order="left")
+            .with_columns(pl.col("__population").cast(frame.schema["population"])
+                          .alias("population"))
+            .drop("__population"))
+
+
 def member_populations(dataset: Dataset, year: int) -> pl.DataFrame:
     """:func:`population_for_year` of the communes that are members at D of ``year``."""
     members = indicators.member_communes(dataset, year).select("code_insee")
