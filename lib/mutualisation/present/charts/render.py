@@ -18,6 +18,7 @@ from mutualisation.config import FIGURE_KEY
 from mutualisation.present import svg_cache
 from mutualisation.present.charts import interactive
 from mutualisation.present.charts.theme import THEME, embed_options
+from mutualisation.present.fonts import register_with_vl_convert
 
 Mode = Literal["static", "interactive"]
 ChartLike = alt.Chart | alt.LayerChart | alt.HConcatChart | alt.VConcatChart
@@ -62,6 +63,7 @@ def _vl_convert_arguments() -> dict[str, Any]:
 
 def draw_svg(spec: dict[str, Any]) -> str:
     """Draw a Vega-Lite spec into a deterministic SVG string (vl-convert, French locale)."""
+    register_with_vl_convert()
     return _stable_ids(vlc.vegalite_to_svg(spec, **_vl_convert_arguments()))
 
 

@@ -14,12 +14,15 @@ from mutualisation.formatting import (
     d3_format_locale,
     d3_time_format_locale,
 )
+from mutualisation.present.fonts import FAMILY
 
 #: Name of the Altair theme registered (and enabled) by this module.
 THEME = "mutualisation"
 
-#: Font stack: DejaVu Sans on Linux, Arial on Windows and macOS.
-FONT = "DejaVu Sans, Arial, sans-serif"
+#: Font of every chart: the one shipped with the package (:mod:`mutualisation.present.fonts`,
+#: registered with vl-convert before drawing), so text is measured with the font it is
+#: drawn in, whatever the machine has.
+FONT = f"{FAMILY}, sans-serif"
 
 #: Categorical palette: Okabe & Ito (2008), colour-blind safe, then four
 #: colours of Paul Tol's "muted" scheme for charts with many categories.
