@@ -12,6 +12,7 @@ from mutualisation.compute.bilan import Bilan
 from mutualisation.compute.fiche import Fiche
 from mutualisation.compute.indicators import NO_DOMAIN
 from mutualisation.present import charts
+from mutualisation.present.accessible import bilan_alternatives, fiche_alternatives
 
 
 class Figures(dict):
@@ -46,14 +47,15 @@ def bilan_figures(bilan: Bilan) -> Figures:
     }
     if bilan.outlines is not None:
         figures["carte"] = charts.commune_map(bilan.outlines, bilan.communes)
-    return _named(figures)
+    # Each chart with its description and data for the page (present/accessible.py).
+    return Figures(bilan_alternatives(bilan, _named(figures)))
 
 
 def fiche_figures(fiche: Fiche) -> Figures:
     """The charts of the commune sheet, by file stem."""
     # Every domain of the data: a domain keeps its colour on both action charts.
     domains = fiche.dataset.actions["domaine"].fill_null(NO_DOMAIN).unique().to_list()
-    return _named({
+    named = _named({
         "actions": charts.commune_actions_timeline(fiche.actions, fiche.reference, domains),
         "actions_disponibles": charts.available_actions(
             fiche.available,
@@ -65,6 +67,8 @@ def fiche_figures(fiche: Fiche) -> Figures:
                                                 fiche.size_class),
         "parcours": charts.commune_timeline(fiche.timeline, fiche.name, fiche.size_class),
     })
+    # Each chart with its description and data for the page (present/accessible.py).
+    return Figures(fiche_alternatives(fiche, named))
 
 
 def figures_of(kind: str, parameters: dict[str, Any]) -> dict[str, Any]:

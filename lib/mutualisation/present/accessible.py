@@ -1,0 +1,311 @@
+"""What a reader who cannot see a chart gets instead (RGAA 4.1 criteria 1.3 and 1.6).
+
+Every chart of a bilan or of a commune sheet carries, besides its title (its accessible
+name), a one- or two-sentence French description of what it says, computed from the same
+data, and that data as a small table (« Voir les données » under the chart). They travel
+in the chart's ``usermeta`` (:func:`attach`), the static renderer copies them into the
+notebook output's metadata, and the page template (:mod:`mutualisation.export.figure`)
+writes them beside the inline SVG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from mutualisation.compute.bilan import Bilan
+from mutualisation.compute.fiche import Fiche
+from mutualisation.compute.indicators import NO_DOMAIN
+from mutualisation.config import FIGURE_KEY
+from mutualisation.formatting import fr_date, fr_decimal, fr_int, fr_percent, plural
+
+#: Keys of a chart's ``usermeta`` (and of its output's metadata) besides the figure name.
+DESCRIPTION_KEY = "description"
+DATA_KEY = "donnees"
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A chart's description and its data as text: ``columns`` headers, ``rows`` cells."""
+
+    description: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    def as_meta(self) -> dict[str, Any]:
+        return {DESCRIPTION_KEY: self.description,
+                DATA_KEY: {"colonnes": list(self.columns),
+                           "lignes": [list(row) for row in self.rows]}}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, int):
+        return fr_int(value)
+    if isinstance(value, float):
+        return fr_decimal(value, 2)
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if hasattr(value, "isoformat"):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def _table(frame: pl.DataFrame, headers: dict[str, str]) -> dict[str, Any]:
+    """``frame``'s columns named in ``headers`` (in that order), every cell as French text."""
+    frame = frame.select(list(headers))
+    rows = tuple(tuple(_cell(value) for value in row) for row in frame.iter_rows())
+    return {"columns": tuple(headers.values()), "rows": rows}
+
+
+# ------------------------------------------------------------------------------------------
+# The bilan
+# ------------------------------------------------------------------------------------------
+
+def _actions_by_year(bilan: Bilan) -> Alternative:
+    series = bilan.series.sort("annee")
+    first, last = series.row(0, named=True), series.row(-1, named=True)
+    text = (f"En {last['annee']}, le schéma compte "
+            f"{plural(last['actions_inscrites'], 'action inscrite', 'actions inscrites')}, "
+            f"dont {plural(last['actions_deployees'], 'déployée', 'déployées')}")
+    if first["annee"] != last["annee"]:
+        text += (f" ; en {first['annee']}, {fr_int(first['actions_inscrites'])} inscrites "
+                 f"et {fr_int(first['actions_deployees'])} déployées")
+    return Alternative(text + ".", **_table(series, {
+        "annee": "Année", "actions_inscrites": "Actions inscrites",
+        "actions_deployees": "Actions déployées"}))
+
+
+def _most_followed(actions: pl.DataFrame) -> str:
+    top = actions.sort(["nb_communes", "action_id"], descending=[True, False]).row(0, named=True)
+    return (f"la plus suivie, « {top['libelle']} », réunit "
+            f"{plural(top['nb_communes'], 'commune', 'communes')}")
+
+
+def _action_table(actions: pl.DataFrame) -> dict[str, Any]:
+    actions = actions.with_columns(pl.col("domaine").fill_null(NO_DOMAIN))
+    return _table(actions.sort("action_id"), {
+        "action_id": "Code", "libelle": "Action", "domaine": "Domaine",
+        "nb_communes": "Communes participantes"})
+
+
+def _deployed_this_year(bilan: Bilan) -> Alternative:
+    actions = bilan.actions.filter(pl.col("deployee_annee"))
+    if actions.is_empty():
+        return Alternative(f"Aucune action n'a été déployée en {bilan.year}.",
+                           **_action_table(actions))
+    text = (f"{plural(actions.height, 'action a été déployée', 'actions ont été déployées')} "
+            f"en {bilan.year} ; {_most_followed(actions)}.")
+    return Alternative(text, **_action_table(actions))
+
+
+def _participations_by_action(bilan: Bilan) -> Alternative:
+    actions = bilan.actions.filter(pl.col("deployee"))
+    members = bilan.indicators["communes_membres"]
+    if actions.is_empty():
+        return Alternative("Aucune action n'est déployée.", **_action_table(actions))
+    least = actions.sort(["nb_communes", "action_id"]).row(0, named=True)
+    text = (f"{plural(actions.height, 'action déployée', 'actions déployées')} ; "
+            f"{_most_followed(actions)} sur {fr_int(members)}, la moins suivie, "
+            f"« {least['libelle']} », {fr_int(least['nb_communes'])}.")
+    return Alternative(text, **_action_table(actions))
+
+
+def _by_domain(bilan: Bilan) -> Alternative:
+    domains = bilan.domains.with_columns(pl.col("domaine").fill_null(NO_DOMAIN))
+    top = domains.sort(["participations", "domaine"], descending=[True, False]).row(0, named=True)
+    text = (f"{plural(domains.height, 'domaine', 'domaines')} ; le domaine « {top['domaine']} » "
+            f"réunit le plus de participations ({fr_int(top['participations'])}, pour "
+            f"{plural(top['actions_deployees'], 'action déployée', 'actions déployées')}).")
+    return Alternative(text, **_table(domains, {
+        "domaine": "Domaine", "actions_inscrites": "Actions inscrites",
+        "actions_deployees": "Actions déployées", "participations": "Participations"}))
+
+
+def _participation_shares(bilan: Bilan) -> Alternative:
+    shares = bilan.series_long.sort(["annee", "seuil"])
+    members = bilan.indicators["communes_membres"]
+    now = shares.filter(pl.col("annee") == bilan.year)
+    parts = [f"{fr_int(row['communes'])} sur {fr_int(members)} participent à au moins "
+             f"{plural(row['seuil'], 'action', 'actions')}"
+             for row in now.iter_rows(named=True)]
+    text = f"En {bilan.year}, " + ", ".join(parts) + " (communes membres)."
+    return Alternative(text, **_table(
+        shares.with_columns(pl.col("part").map_elements(fr_percent, return_dtype=pl.String)),
+        {"annee": "Année", "seuil": "Au moins … actions", "communes": "Communes",
+         "part": "Part des communes membres"}))
+
+
+def _distribution(bilan: Bilan) -> Alternative:
+    counts = bilan.distribution.sort("nb_actions")
+    communes = bilan.communes
+    if communes.is_empty():
+        return Alternative("Aucune commune membre.", **_table(counts, {
+            "nb_actions": "Nombre d'actions", "communes": "Communes"}))
+    mode = counts.sort(["communes", "nb_actions"], descending=[True, False]).row(0, named=True)
+    text = (f"Les communes membres participent à {fr_int(communes['nb_actions'].min())} à "
+            f"{plural(communes['nb_actions'].max(), 'action déployée', 'actions déployées')} ; "
+            f"le plus souvent à {fr_int(mode['nb_actions'])} "
+            f"({plural(mode['communes'], 'commune', 'communes')}).")
+    return Alternative(text, **_table(counts, {"nb_actions": "Nombre d'actions",
+                                              "communes": "Communes"}))
+
+
+def _per_commune(bilan: Bilan, with_actions: bool) -> Alternative:
+    communes = bilan.communes.sort("code_insee")
+    none = communes.filter(pl.col("nb_actions") == 0).height
+    mean = communes["nb_actions"].mean() if communes.height else 0.0
+    text = (f"{plural(communes.height, 'commune membre', 'communes membres')}, "
+            f"{fr_decimal(mean or 0.0, 1)} actions déployées en moyenne par commune ; "
+            f"{plural(none, 'commune ne participe', 'communes ne participent')} à aucune.")
+    headers = {"nom": "Commune", "code_insee": "Code INSEE", "nb_actions": "Actions suivies"}
+    if with_actions:
+        headers["actions"] = "Codes des actions"
+    return Alternative(text, **_table(communes, headers))
+
+
+def _by_size(bilan: Bilan, chart: Any) -> Alternative:
+    frame = chart.data if isinstance(getattr(chart, "data", None), pl.DataFrame) else None
+    if frame is None or frame.is_empty():
+        return Alternative("Aucune commune membre.", (), ())
+    top = frame.sort("moyenne", descending=True).row(0, named=True)
+    text = (f"{plural(frame.height, 'classe de taille', 'classes de taille')} ; les communes de "
+            f"la classe « {top['classe']} » participent en moyenne au plus d'actions "
+            f"({fr_decimal(top['moyenne'], 1)}).")
+    return Alternative(text, **_table(frame, {
+        "classe": "Taille", "communes": "Communes", "moyenne": "Moyenne d'actions",
+        "minimum": "Minimum", "maximum": "Maximum"}))
+
+
+# ------------------------------------------------------------------------------------------
+# The commune sheet
+# ------------------------------------------------------------------------------------------
+
+def _fiche_actions(fiche: Fiche) -> Alternative:
+    actions = fiche.actions.sort("depuis")
+    name = fiche.name
+    if actions.is_empty():
+        text = f"{name} ne participe à aucune action déployée au {fr_date(fiche.reference)}."
+    else:
+        text = (f"{name} participe à "
+                f"{plural(actions.height, 'action déployée', 'actions déployées')} au "
+                f"{fr_date(fiche.reference)}, la première depuis le "
+                f"{fr_date(actions['depuis'][0])}.")
+    return Alternative(text, **_table(actions.with_columns(
+        pl.col("domaine").fill_null(NO_DOMAIN)), {
+        "action_id": "Code", "libelle": "Action", "domaine": "Domaine",
+        "depuis": "Participe depuis le"}))
+
+
+def _fiche_available(fiche: Fiche) -> Alternative:
+    available = fiche.available.with_columns(pl.col("domaine").fill_null(NO_DOMAIN))
+    if available.is_empty():
+        text = f"{fiche.name} ne peut rejoindre aucune autre action déployée."
+    else:
+        text = (f"{fiche.name} peut encore rejoindre "
+                f"{plural(available.height, 'action déployée', 'actions déployées')} ; "
+                f"{_most_followed(available)}.")
+    return Alternative(text, **_action_table(available))
+
+
+def _fiche_peers(fiche: Fiche) -> Alternative:
+    peers = fiche.peer_counts.sort(["rang", "nom"])
+    n = fiche.indicators["nb_actions"]
+    text = (f"{fiche.name} participe à {plural(n, 'action', 'actions')} ; les "
+            f"{plural(peers.height, 'commune', 'communes')} de sa taille ({fiche.size_class}) "
+            f"en suivent de {fr_int(peers['nb_actions'].min() or 0)} à "
+            f"{fr_int(peers['nb_actions'].max() or 0)}.")
+    return Alternative(text, **_table(peers, {
+        "rang": "Rang", "nom": "Commune", "population": "Population",
+        "nb_actions": "Actions suivies"}))
+
+
+def _fiche_timeline(fiche: Fiche) -> Alternative:
+    timeline = fiche.timeline.sort("annee")
+    if timeline.is_empty():
+        return Alternative(f"{fiche.name} n'a pas encore d'historique.", (), ())
+    last = timeline.row(-1, named=True)
+    text = (f"En {last['annee']}, {fiche.name} participe à "
+            f"{plural(last['nb_actions'], 'action', 'actions')}, contre "
+            f"{fr_decimal(last['moyenne_communes'] or 0.0, 1)} en moyenne pour les communes "
+            f"membres et {fr_decimal(last['moyenne_strate'] or 0.0, 1)} pour celles de sa "
+            "taille.")
+    return Alternative(text, **_table(timeline, {
+        "annee": "Année", "nb_actions": f"Actions de {fiche.name}",
+        "moyenne_communes": "Moyenne des communes membres",
+        "moyenne_strate": "Moyenne des communes de sa taille"}))
+
+
+BILAN_ALTERNATIVES: dict[str, Callable[[Bilan, Any], Alternative]] = {
+    "actions_par_annee": lambda bilan, chart: _actions_by_year(bilan),
+    "actions_deployees_annee": lambda bilan, chart: _deployed_this_year(bilan),
+    "participations_par_action": lambda bilan, chart: _participations_by_action(bilan),
+    "domaines": lambda bilan, chart: _by_domain(bilan),
+    "parts_communes": lambda bilan, chart: _participation_shares(bilan),
+    "distribution": lambda bilan, chart: _distribution(bilan),
+    "matrice": lambda bilan, chart: _per_commune(bilan, with_actions=True),
+    "carte": lambda bilan, chart: _per_commune(bilan, with_actions=False),
+    "taille_communes": _by_size,
+}
+FICHE_ALTERNATIVES: dict[str, Callable[[Fiche], Alternative]] = {
+    "actions": _fiche_actions,
+    "actions_disponibles": _fiche_available,
+    "comparaison": _fiche_peers,
+    "parcours": _fiche_timeline,
+}
+
+
+def _subtitle(chart: Any) -> str:
+    title = chart.to_dict(validate=False).get("title")
+    subtitle = title.get("subtitle", "") if isinstance(title, dict) else ""
+    return " ".join(subtitle) if isinstance(subtitle, list) else str(subtitle)
+
+
+def generic(chart: Any) -> Alternative:
+    """For a chart this module does not know yet: its subtitle, and its data frame as is."""
+    frame = getattr(chart, "data", None)
+    if not isinstance(frame, pl.DataFrame):
+        return Alternative(_subtitle(chart), (), ())
+    return Alternative(_subtitle(chart), **_table(frame, {name: name for name in frame.columns}))
+
+
+def attach(chart: Any, alternative: Alternative) -> Any:
+    """``chart`` with ``alternative`` in its ``usermeta`` (beside the figure name)."""
+    usermeta = dict(chart.usermeta) if isinstance(chart.usermeta, dict) else {}
+    return chart.properties(usermeta={**usermeta, **alternative.as_meta()})
+
+
+def bilan_alternatives(bilan: Bilan, figures: dict[str, Any]) -> dict[str, Any]:
+    """``figures`` (charts of the bilan by name) each with its description and data."""
+    return {name: attach(chart, BILAN_ALTERNATIVES[name](bilan, chart)
+                         if name in BILAN_ALTERNATIVES else generic(chart))
+            for name, chart in figures.items()}
+
+
+def fiche_alternatives(fiche: Fiche, figures: dict[str, Any]) -> dict[str, Any]:
+    """``figures`` (charts of the commune sheet by name) each with its description and data."""
+    return {name: attach(chart, FICHE_ALTERNATIVES[name](fiche)
+                         if name in FICHE_ALTERNATIVES else generic(chart))
+            for name, chart in figures.items()}
+
+
+def output_meta(spec: dict[str, Any]) -> dict[str, Any]:
+    """What the notebook output of a drawn chart carries: figure name, title, description and
+    data (empty for a chart without a figure name)."""
+    usermeta = spec.get("usermeta") or {}
+    if FIGURE_KEY not in usermeta:
+        return {}
+    title = spec.get("title")
+    if isinstance(title, dict):
+        title = title.get("text")
+    if isinstance(title, list):
+        title = " ".join(title)
+    return {FIGURE_KEY: usermeta[FIGURE_KEY], "titre": title or "Graphique",
+            **{key: usermeta[key] for key in (DESCRIPTION_KEY, DATA_KEY) if key in usermeta}}
+
