@@ -23,6 +23,7 @@ from mutualisation.present.accessible import DATA_KEY, DESCRIPTION_KEY
 ID_PREFIX = "graphique-"
 #: The ids of an SVG and their references (url(#…), href="#…").
 _SVG_IDS = re.compile(r'(\bid="|url\(#|href="#)([^")]+)(?=[")])')
+_SVG_ROLES = re.compile(r'\s(?:role|aria-roledescription|aria-label|aria-hidden)="[^"]*"')
 _SVG_OPEN = re.compile(r"<svg\b([^>]*)>")
 
 
@@ -49,6 +50,9 @@ def _data_table(title: str, data: dict[str, Any]) -> str:
 def accessible_svg(svg: str, ident: str, title: str, described: bool) -> str:
     """``svg`` named by a ``<title>`` and ids prefixed with ``ident``."""
     svg = _SVG_IDS.sub(lambda m: f"{m.group(1)}{ident}-{m.group(2)}", svg)
+    # Vega's own roles (graphics-object, graphics-symbol) on mark groups would make each
+    # group an image of its own, unnamed: the chart is one image, named below.
+    svg = _SVG_ROLES.sub("", svg)
     labels = f' role="img" aria-labelledby="{ident}-titre"'
     if described:
         labels += f' aria-describedby="{ident}-description"'
