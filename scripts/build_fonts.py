@@ -3,8 +3,8 @@
 Source, downloaded once into a cache outside the tree (~/.cache/mutualisation/, or
 $MUTUALISATION_CACHE) and checked against the npm registry's own digests: the npm package
 `@fontsource/noto-sans` (Noto Sans, SIL Open Font License 1.1), its `latin` subset (every
-character of a French text, typographic quotes, dashes, narrow no-break space, €) in the
-two weights the reports use, 400 and 700, plus the narrow no-break space of French number
+character of a French text, typographic quotes, dashes, €) in the two weights the reports
+use, 400 and 700, upright and italic, plus the narrow no-break space of French number
 formats (U+202F, drawn with the subset's thin space).
 
 The family is renamed « Mutualisation Sans » (the OFL allows it: Noto declares no reserved
@@ -13,9 +13,9 @@ for it: the page, vl-convert and WeasyPrint all ask for this one name.
 
 Output (two builds give identical bytes; fontTools keeps the fonts' own timestamps):
 
-- `MutualisationSans-Regular.ttf`, `MutualisationSans-Bold.ttf`: for vl-convert, which
+- `MutualisationSans-{Regular,Bold,Italic,BoldItalic}.ttf`: for vl-convert, which
   measures and draws the charts' text (it reads TrueType, not WOFF2);
-- `MutualisationSans-Regular.woff2`, `MutualisationSans-Bold.woff2`: the same fonts,
+- `MutualisationSans-*.woff2`: the same fonts,
   embedded in the pages (`@font-face`, data: URI) and read from there by WeasyPrint;
 - `LICENSE` (the package's own OFL text), `PROVENANCE.json` (package, version, tarball
   digests, SHA-256 of every file written).
@@ -43,10 +43,15 @@ VERSION = "5.3.0"
 SUBSET = "latin"
 FAMILY = "Mutualisation Sans"
 NARROW_NBSP, THIN_SPACE = 0x202F, 0x2009
-#: Weight -> (source file in the package, style name, file stem written).
-WEIGHTS = {
-    400: ("noto-sans-latin-400-normal.woff2", "Regular", "MutualisationSans-Regular"),
-    700: ("noto-sans-latin-700-normal.woff2", "Bold", "MutualisationSans-Bold"),
+#: (CSS weight, CSS style) -> (source file in the package, style name, file stem written).
+#: The italics are shipped too: otherwise italic text would be slanted by the machine's
+#: fontconfig rules (synthetic oblique), or not, depending on the machine.
+FACES = {
+    (400, "normal"): ("noto-sans-latin-400-normal.woff2", "Regular", "MutualisationSans-Regular"),
+    (700, "normal"): ("noto-sans-latin-700-normal.woff2", "Bold", "MutualisationSans-Bold"),
+    (400, "italic"): ("noto-sans-latin-400-italic.woff2", "Italic", "MutualisationSans-Italic"),
+    (700, "italic"): ("noto-sans-latin-700-italic.woff2", "Bold Italic",
+                      "MutualisationSans-BoldItalic"),
 }
 
 
@@ -130,7 +135,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     written: dict[str, bytes] = {"LICENSE": member(data, "LICENSE")}
     sources = {}
-    for weight, (source_name, style, stem) in WEIGHTS.items():
+    for (weight, _), (source_name, style, stem) in FACES.items():
         source = member(data, f"files/{source_name}")
         sources[source_name] = hashlib.sha256(source).hexdigest()
         font = renamed(source, style, stem)

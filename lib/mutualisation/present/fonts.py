@@ -24,8 +24,14 @@ from mutualisation.config import FONTS_DIR
 FAMILY = "Mutualisation Sans"
 #: CSS ``font-family`` value of every text of the pages and of the PDF's footer.
 CSS_STACK = f'"{FAMILY}", sans-serif'
-#: Font files by CSS weight: TrueType for vl-convert, WOFF2 (the same font) for the pages.
-FILES = {400: "MutualisationSans-Regular", 700: "MutualisationSans-Bold"}
+#: Font files by CSS weight and style: TrueType for vl-convert, WOFF2 (the same fonts) for
+#: the pages. Italics are real ones, never slanted by a machine's fontconfig rules.
+FILES = {
+    (400, "normal"): "MutualisationSans-Regular",
+    (700, "normal"): "MutualisationSans-Bold",
+    (400, "italic"): "MutualisationSans-Italic",
+    (700, "italic"): "MutualisationSans-BoldItalic",
+}
 
 
 @functools.cache
@@ -40,10 +46,10 @@ def register_with_vl_convert() -> None:
 def font_face_css() -> str:
     """``@font-face`` rules of the shipped font, its files embedded as ``data:`` URIs."""
     rules = []
-    for weight, stem in FILES.items():
+    for (weight, style), stem in FILES.items():
         data = base64.b64encode((FONTS_DIR / f"{stem}.woff2").read_bytes()).decode("ascii")
         rules.append(
-            f'@font-face {{ font-family: "{FAMILY}"; font-style: normal; '
+            f'@font-face {{ font-family: "{FAMILY}"; font-style: {style}; '
             f"font-weight: {weight}; "
             f'src: url("data:font/woff2;base64,{data}") format("woff2"); }}'
         )
