@@ -95,6 +95,10 @@ outputs: $(STAMP)
 referentiel: $(STAMP)
 	nice -n 10 $(BIN)/python scripts/build_reference.py
 
+## polices: reconstruit la police livrée (Noto Sans renommée « Mutualisation Sans ») dans lib/mutualisation/fonts/ (réseau la première fois)
+polices: $(STAMP)
+	$(BIN)/python scripts/build_fonts.py
+
 ## lock: régénère requirements.lock depuis pyproject.toml (après un ajout de dépendance)
 lock:
 	rm -rf /tmp/mutualisation-lock && $(PYTHON) -m venv /tmp/mutualisation-lock
@@ -105,4 +109,4 @@ lock:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-.PHONY: help venv kernel lab check report all test mutation coverage outputs referentiel lock clean
+.PHONY: help venv kernel lab check report all test mutation coverage outputs referentiel polices lock clean
