@@ -9,6 +9,7 @@ matters: Chromium with axe-core, pikepdf, jupyter_client, nbval.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -182,9 +183,20 @@ def test_descriptions_say_what_the_charts_show(published) -> None:
     # indicators.json of the 2019 bilan: 90 members, 86 in at least 5 actions.
     indicators = json.loads((published.folder / "indicators.json").read_text())
     assert indicators["communes_membres"] == 90
-    assert ("En 2019, 90 sur 90 participent à au moins 1 action, 90 sur 90 participent à au "
-            "moins 2 actions, 86 sur 90 participent à au moins 5 actions") in html
+    assert ("En 2019, 90 communes sur 90 participent à au moins 1 action, 90 à au moins "
+            "2 actions et 86 à au moins 5 actions.") in html
+    assert ("Chaque commune membre participe à un nombre d'actions déployées compris entre 2 "
+            "et 15 ; le plus souvent 7 (17 communes).") in html
     assert html.count("<summary>Voir les données</summary>") == 9
+
+
+@pytest.mark.parametrize("kind", ["bilan", "fiche", "index"])
+def test_every_table_is_named_and_has_no_empty_header(published, kind) -> None:
+    html = getattr(published, kind).read_text(encoding="utf-8")
+    tables = re.findall(r"<table\b[^>]*>(?:\s*<caption>)?", html)
+    assert tables and all("aria-label" in t or "<caption>" in t for t in tables), tables
+    assert re.findall(r"<th\b[^>]*>\s*</th>", html) == []
+    assert re.findall(r"<th\b(?![^>]*\bscope=)[^>]*>", html) == []
 
 
 @pytest.mark.parametrize("kind", ["bilan", "fiche", "index"])
@@ -368,3 +380,57 @@ def test_plain_nbval_reruns_a_fresh_report(published, tmp_path) -> None:
         check=False)
     assert run.returncode == 0, run.stdout[-2000:]
     assert re.search(r"\b16 passed\b", run.stdout), run.stdout[-500:]
+
+
+# ------------------------------------------------------------------------------------------
+# Descriptions on a data set small enough to count by hand (tests/conftest.py)
+# ------------------------------------------------------------------------------------------
+
+def test_descriptions_of_a_small_bilan(small_data) -> None:
+    """At 31/12/2017: 3 members; CAM (Alpha, Beta) and RGPD (Alpha, Gamma) deployed, SIG
+    inscribed only; Alpha in 2 actions, Beta and Gamma in 1. In 2015: CAM and RGPD
+    inscribed, CAM deployed."""
+    from mutualisation.compute.bilan import Bilan
+    from mutualisation.present.accessible import BILAN_ALTERNATIVES
+
+    bilan = Bilan.build(small_data, 2017, [1, 2])
+
+    def described(name: str) -> str:
+        return BILAN_ALTERNATIVES[name](bilan, None).description
+
+    assert described("parts_communes") == (
+        "En 2017, 3 communes sur 3 participent à au moins 1 action et 1 à au moins 2 actions.")
+    assert described("distribution") == (
+        "Chaque commune membre participe à un nombre d'actions déployées compris entre 1 et 2 ;"
+        " le plus souvent 1 (2 communes).")
+    assert described("actions_par_annee") == (
+        "En 2017, le schéma compte 3 actions inscrites, dont 2 déployées ; en 2015, "
+        "2 inscrites et 1 déployée.")
+    assert described("participations_par_action") == (
+        "2 actions déployées, chacune suivie par 2 communes sur 3.")
+    assert described("carte") == (
+        "3 communes membres, 1,3 actions déployées en moyenne par commune ; toutes participent "
+        "à au moins une.")
+    table = BILAN_ALTERNATIVES["parts_communes"](bilan, None)
+    assert table.columns == ("Année", "Au moins … actions", "Communes",
+                             "Part des communes membres")
+    assert table.rows[-2:] == (("2017", "1", "3", "100\u00a0%"), ("2017", "2", "1", "33\u00a0%"))
+
+
+def test_printing_turns_named_charts_into_images_with_their_title_as_alt() -> None:
+    from mutualisation.export.figure import svg_as_images
+
+    # As nbconvert's serializer leaves the page: SVG names in lower case.
+    page = ('<figure class="graphique"><svg class="marks" viewbox="0 0 1 1" role="img" '
+            'aria-labelledby="a-titre"><title id="a-titre">Parts &amp; communes</title>'
+            '<lineargradient id="g"></lineargradient></svg><figcaption><p>x</p>'
+            '<details class="donnees"><summary>Voir les données</summary></details>'
+            '</figcaption></figure>')
+    printed = svg_as_images(page)
+    match = re.fullmatch(r'<figure class="graphique"><img alt="Parts &amp; communes" '
+                         r'src="data:image/svg\+xml;base64,([^"]+)"><figcaption><p>x</p>'
+                         r"</figcaption></figure>", printed)
+    assert match, printed
+    svg = base64.b64decode(match.group(1)).decode("utf-8")
+    assert 'viewBox="0 0 1 1"' in svg and "<linearGradient " in svg
+    assert "</linearGradient>" in svg

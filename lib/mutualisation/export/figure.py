@@ -12,6 +12,7 @@ a page of many charts.
 
 from __future__ import annotations
 
+import base64
 import re
 from html import escape
 from typing import Any
@@ -83,3 +84,39 @@ def figure_html(svg: str, meta: dict[str, Any] | None) -> str:
         + (f"<figcaption>{caption}</figcaption>" if caption else "")
         + "</figure>"
     )
+
+
+#: A chart written by :func:`figure_html`: its inline SVG and the text of its ``<title>``.
+_NAMED_SVG = re.compile(r'<svg\b[^>]*\brole="img"[^>]*><title id="[^"]*">([^<]*)</title>.*?</svg>',
+                        re.S)
+
+
+#: SVG names in camel case. The page's HTML serializer (nbconvert's BeautifulSoup) writes
+#: them in lower case, which an HTML parser puts back (the HTML standard's « adjust SVG
+#: attributes »), but an SVG file, which is XML, does not.
+_SVG_CAMEL_CASE = {name.lower(): name for name in (
+    "viewBox", "preserveAspectRatio", "clipPath", "clipPathUnits", "linearGradient",
+    "radialGradient", "gradientUnits", "gradientTransform", "spreadMethod", "textLength",
+    "lengthAdjust", "textPath", "startOffset", "patternUnits", "patternContentUnits",
+    "patternTransform", "markerWidth", "markerHeight", "markerUnits", "refX", "refY",
+    "foreignObject",
+)}
+_SVG_NAME = re.compile(r"(?<=[<\s/])(?:" + "|".join(_SVG_CAMEL_CASE) + r")(?=[\s=>/])")
+_DATA_TABLE = re.compile(r'<details class="donnees">.*?</details>', re.S)
+
+
+def svg_as_images(html: str) -> str:
+    """``html`` with each named inline chart as an ``<img>`` of the same SVG, its title as
+    ``alt`` (the figure's ``/Alt`` in the tagged PDF).
+
+    For printing only: WeasyPrint computes the page's styles for every element of an inline
+    SVG (thousands of marks in the commune × action matrix), about 1 s for a bilan, which an
+    image skips; the SVG image is still drawn with the page's fonts.
+    """
+    def image(match: re.Match[str]) -> str:
+        svg = _SVG_NAME.sub(lambda m: _SVG_CAMEL_CASE[m.group(0)], match.group(0))
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        return f'<img alt="{match.group(1)}" src="data:image/svg+xml;base64,{data}">'
+
+    # The data tables are not printed (display: none; bilan.xlsx is attached to the PDF).
+    return _DATA_TABLE.sub("", _NAMED_SVG.sub(image, html))

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mutualisation.export.figure import svg_as_images
 from mutualisation.export.workbook import ExportError, fixed_time
 from mutualisation.present.fonts import CSS_STACK
 
@@ -164,7 +165,10 @@ def _render(html_path: Path, title: str, when: dt.datetime) -> bytes:
 
     fetcher = local_url_fetcher(html_path.parent)
     with _PRINT_LOCK, _quiet_loggers():
-        page = weasyprint.HTML(filename=str(html_path), url_fetcher=fetcher,
+        # Named charts as images (mutualisation.export.figure.svg_as_images): same drawing,
+        # same /Alt, a second less.
+        page = weasyprint.HTML(string=svg_as_images(html_path.read_text(encoding="utf-8")),
+                               base_url=str(html_path), url_fetcher=fetcher,
                                media_type="print")
         document = page.render(stylesheets=[weasyprint.CSS(string=page_css(title),
                                                            url_fetcher=fetcher)])

@@ -60,6 +60,9 @@ def _cell(value: Any) -> str:
 def _table(frame: pl.DataFrame, headers: dict[str, str]) -> dict[str, Any]:
     """``frame``'s columns named in ``headers`` (in that order), every cell as French text."""
     frame = frame.select(list(headers))
+    # A year is a label, not a count: « 2019 », never « 2 019 ».
+    frame = frame.with_columns(pl.col(name).cast(pl.String) for name in frame.columns
+                               if name == "annee")
     rows = tuple(tuple(_cell(value) for value in row) for row in frame.iter_rows())
     return {"columns": tuple(headers.values()), "rows": rows}
 
@@ -75,8 +78,9 @@ def _actions_by_year(bilan: Bilan) -> Alternative:
             f"{plural(last['actions_inscrites'], 'action inscrite', 'actions inscrites')}, "
             f"dont {plural(last['actions_deployees'], 'déployée', 'déployées')}")
     if first["annee"] != last["annee"]:
-        text += (f" ; en {first['annee']}, {fr_int(first['actions_inscrites'])} inscrites "
-                 f"et {fr_int(first['actions_deployees'])} déployées")
+        text += (f" ; en {first['annee']}, "
+                 f"{plural(first['actions_inscrites'], 'inscrite', 'inscrites')} et "
+                 f"{plural(first['actions_deployees'], 'déployée', 'déployées')}")
     return Alternative(text + ".", **_table(series, {
         "annee": "Année", "actions_inscrites": "Actions inscrites",
         "actions_deployees": "Actions déployées"}))
@@ -111,6 +115,11 @@ def _participations_by_action(bilan: Bilan) -> Alternative:
     if actions.is_empty():
         return Alternative("Aucune action n'est déployée.", **_action_table(actions))
     least = actions.sort(["nb_communes", "action_id"]).row(0, named=True)
+    if least["nb_communes"] == actions["nb_communes"].max():
+        text = (f"{plural(actions.height, 'action déployée', 'actions déployées')}, "
+                f"{'chacune suivie' if actions.height > 1 else 'suivie'} par "
+                f"{plural(least['nb_communes'], 'commune', 'communes')} sur {fr_int(members)}.")
+        return Alternative(text, **_action_table(actions))
     text = (f"{plural(actions.height, 'action déployée', 'actions déployées')} ; "
             f"{_most_followed(actions)} sur {fr_int(members)}, la moins suivie, "
             f"« {least['libelle']} », {fr_int(least['nb_communes'])}.")
@@ -132,10 +141,16 @@ def _participation_shares(bilan: Bilan) -> Alternative:
     shares = bilan.series_long.sort(["annee", "seuil"])
     members = bilan.indicators["communes_membres"]
     now = shares.filter(pl.col("annee") == bilan.year)
-    parts = [f"{fr_int(row['communes'])} sur {fr_int(members)} participent à au moins "
-             f"{plural(row['seuil'], 'action', 'actions')}"
+    parts = [f"{fr_int(row['communes'])} à au moins {plural(row['seuil'], 'action', 'actions')}"
              for row in now.iter_rows(named=True)]
-    text = f"En {bilan.year}, " + ", ".join(parts) + " (communes membres)."
+    if parts:
+        # « 86 communes sur 90 participent à au moins 5 actions » for the first threshold.
+        word = "commune" if now["communes"][0] < 2 else "communes"
+        parts[0] = parts[0].replace(" à ", f" {word} sur {fr_int(members)} participent à ", 1)
+        listed = ", ".join(parts[:-1]) + " et " + parts[-1] if len(parts) > 1 else parts[0]
+        text = f"En {bilan.year}, {listed}."
+    else:
+        text = f"Aucune commune membre en {bilan.year}."
     return Alternative(text, **_table(
         shares.with_columns(pl.col("part").map_elements(fr_percent, return_dtype=pl.String)),
         {"annee": "Année", "seuil": "Au moins … actions", "communes": "Communes",
@@ -149,9 +164,9 @@ def _distribution(bilan: Bilan) -> Alternative:
         return Alternative("Aucune commune membre.", **_table(counts, {
             "nb_actions": "Nombre d'actions", "communes": "Communes"}))
     mode = counts.sort(["communes", "nb_actions"], descending=[True, False]).row(0, named=True)
-    text = (f"Les communes membres participent à {fr_int(communes['nb_actions'].min())} à "
-            f"{plural(communes['nb_actions'].max(), 'action déployée', 'actions déployées')} ; "
-            f"le plus souvent à {fr_int(mode['nb_actions'])} "
+    text = (f"Chaque commune membre participe à un nombre d'actions déployées compris entre "
+            f"{fr_int(communes['nb_actions'].min())} et {fr_int(communes['nb_actions'].max())} ; "
+            f"le plus souvent {fr_int(mode['nb_actions'])} "
             f"({plural(mode['communes'], 'commune', 'communes')}).")
     return Alternative(text, **_table(counts, {"nb_actions": "Nombre d'actions",
                                               "communes": "Communes"}))
@@ -162,8 +177,13 @@ def _per_commune(bilan: Bilan, with_actions: bool) -> Alternative:
     none = communes.filter(pl.col("nb_actions") == 0).height
     mean = communes["nb_actions"].mean() if communes.height else 0.0
     text = (f"{plural(communes.height, 'commune membre', 'communes membres')}, "
-            f"{fr_decimal(mean or 0.0, 1)} actions déployées en moyenne par commune ; "
-            f"{plural(none, 'commune ne participe', 'communes ne participent')} à aucune.")
+            f"{fr_decimal(mean or 0.0, 1)} actions déployées en moyenne par commune ; ")
+    text += (f"{plural(none, 'commune ne participe', 'communes ne participent')} à aucune."
+             if none else "toutes participent à au moins une.")
+    if with_actions:
+        text = (f"Une case par commune membre et action déployée, "
+                f"{plural(int(communes['nb_actions'].sum()), 'participation', 'participations')}"
+                f" en tout : " + text[0].lower() + text[1:])
     headers = {"nom": "Commune", "code_insee": "Code INSEE", "nb_actions": "Actions suivies"}
     if with_actions:
         headers["actions"] = "Codes des actions"
