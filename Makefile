@@ -5,9 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 YEAR ?=
-# Noyau Jupyter de l'environnement du projet, enregistré dans .venv/ par `make kernel`.
+# Noyau Jupyter de l'environnement du projet, enregistré dans .venv/ avec lui (et par `make kernel`).
 KERNEL := mutualisation
 KERNEL_SPEC := $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json
+# Les notebooks (modèles et rapports stockés) nomment ce noyau : il est enregistré dès la
+# création de .venv/, si bien qu'un `pytest --nbval outputs/*/bilan.ipynb` tout simple
+# marche après le `make report` d'un clone neuf (sans `make lab`).
+KERNEL_INSTALL = $(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (mutualisation)"
 # Options supplémentaires de `make lab`, par exemple LAB_ARGS="--no-browser --port 8899".
 LAB_ARGS ?=
 # Serveur de `make lab` : les modèles notebooks/*.ipynb sont enregistrés sans sorties et
@@ -39,6 +43,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(KERNEL_INSTALL)
 	@touch $(STAMP)
 
 ## venv: crée .venv/ depuis requirements.lock (si absent ou périmé)
@@ -61,7 +66,7 @@ all: $(STAMP)
 kernel: $(KERNEL_SPEC)
 
 $(KERNEL_SPEC): $(STAMP)
-	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (mutualisation)"
+	$(KERNEL_INSTALL)
 	@touch $@
 
 ## lab-settings: règle JupyterLab de .venv/ sans nouvelles ni recherche de mises à jour
@@ -101,6 +106,10 @@ outputs: $(STAMP)
 referentiel: $(STAMP)
 	nice -n 10 $(BIN)/python scripts/build_reference.py
 
+## polices: reconstruit la police livrée (Noto Sans renommée « Mutualisation Sans ») dans lib/mutualisation/fonts/ (réseau la première fois)
+polices: $(STAMP)
+	$(BIN)/python scripts/build_fonts.py
+
 ## lock: régénère requirements.lock depuis pyproject.toml (après un ajout de dépendance)
 lock:
 	rm -rf /tmp/mutualisation-lock && $(PYTHON) -m venv /tmp/mutualisation-lock
@@ -111,4 +120,4 @@ lock:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-.PHONY: help venv kernel lab lab-settings check report all test mutation coverage outputs referentiel lock clean
+.PHONY: help venv kernel lab lab-settings check report all test mutation coverage outputs referentiel polices lock clean

@@ -231,8 +231,10 @@ def _chart_texts(page: Path) -> list[list[str]]:
     told apart from tick values."""
     charts = []
     html = page.read_text(encoding="utf-8")
-    for encoded in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html):
-        svg = base64.b64decode(encoded).decode("utf-8")
+    # Named charts are inline SVGs (mutualisation.export.figure); others data: images.
+    inline = re.findall(r'<figure class="graphique"[^>]*>(<svg\b.*?</svg>)', html, re.S)
+    encoded = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html)
+    for svg in inline + [base64.b64decode(item).decode("utf-8") for item in encoded]:
         pieces = re.findall(r"<(?:text|tspan)\b[^>]*>([^<]+)<", svg)
         texts = {_words(unescape(piece)) for piece in pieces}
         charts.append(sorted(t for t in texts if len(t) >= 4 and not t.isdigit()))

@@ -29,6 +29,8 @@ OUTLINES_FILE = "communes.geojson"
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The package's own templates (nbconvert's page template, the index page).
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
+#: The font shipped with the package (scripts/build_fonts.py): files, licence, provenance.
+FONTS_DIR = PACKAGE_DIR / "fonts"
 #: The folder to put on ``PYTHONPATH`` for another process to import this very package.
 PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 

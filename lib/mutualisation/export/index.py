@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from mutualisation.config import FICHES_DIR, INDEX_FILE
 from mutualisation.files import write_whole
 from mutualisation.formatting import fr_int, fr_percent, plural
 from mutualisation.present import labels
+from mutualisation.present.fonts import CSS_STACK, font_face_css
 
 _ENV = Environment(
     loader=PackageLoader("mutualisation", "templates"),
@@ -102,6 +104,9 @@ def render_index(out: Path) -> str:
         rows=_rows(years),
         illustrative=illustrative,
         revised=_revised(years),
+        # The shipped font, embedded (mutualisation.present.fonts); CSS is not escaped.
+        fonts_css=Markup(font_face_css()),
+        font_family=Markup(CSS_STACK),
     )
 
 

@@ -19,6 +19,8 @@ import nbformat
 from nbconvert import HTMLExporter
 
 from mutualisation.config import TEMPLATES_DIR
+from mutualisation.export.figure import figure_html
+from mutualisation.present.fonts import CSS_STACK, font_face_css
 
 __all__ = ["TEMPLATE_NAME", "export_html", "export_html_file"]
 
@@ -42,7 +44,7 @@ _lock = threading.Lock()
 
 
 def _make_exporter() -> HTMLExporter:
-    return HTMLExporter(
+    exporter = HTMLExporter(
         template_name=TEMPLATE_NAME,
         extra_template_basedirs=[str(TEMPLATES_DIR)],
         language_code="fr",
@@ -51,6 +53,13 @@ def _make_exporter() -> HTMLExporter:
         exclude_output_prompt=True,
         embed_images=True,
     )
+    exporter.register_filter("accessible_figure", figure_html)
+    return exporter
+
+
+def _page_resources() -> dict[str, str]:
+    """What the template adds to every page: the shipped font, embedded."""
+    return {"polices_css": font_face_css(), "polices_famille": CSS_STACK}
 
 
 def _get_exporter() -> HTMLExporter:
@@ -74,7 +83,7 @@ def export_html(nb: nbformat.NotebookNode, title: str) -> str:
     nb.cells = [cell for cell in nb.get("cells", []) if cell.get("outputs")
                 or OPTIONAL_TAG not in cell.get("metadata", {}).get("tags", [])]
     with _lock:
-        body, _resources = _get_exporter().from_notebook_node(nb)
+        body, _resources = _get_exporter().from_notebook_node(nb, resources=_page_resources())
     return body.replace(_NBCONVERT_DEFAULT_ALT, _FRENCH_DEFAULT_ALT)
 
 

@@ -21,13 +21,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mutualisation.export.figure import svg_as_images
 from mutualisation.export.workbook import ExportError, fixed_time
+from mutualisation.present.fonts import CSS_STACK
 
 #: Page margins of bilan.pdf, the same as the @page rule of the page's template (the footer
 #: sits in the bottom one).
 PDF_MARGINS = {"top": "18mm", "bottom": "18mm", "left": "15mm", "right": "15mm"}
-#: Fonts of the footer: DejaVu Sans first (Debian's fonts-dejavu-core), as in the page.
-FOOTER_FONTS = "'DejaVu Sans', 'Liberation Sans', Arial, sans-serif"
+#: Fonts of the footer: the font shipped with the package, as in the page.
+FOOTER_FONTS = CSS_STACK
+#: The archival profile of bilan.pdf: PDF/A-3 (PDF/A-1 forbids the transparency of the
+#: charts; 3 allows any attached file), level A (tagged: structure tree, /Lang, /Alt).
+PDF_VARIANT = "pdf/a-3a"
+#: Files of the report attached to the PDF (PDF/A-3 associated files, relationship Data), so
+#: that the archived document carries its own figures; those missing are left out.
+PDF_ATTACHMENTS: dict[str, str] = {
+    "indicators.json": "Chiffres clés du bilan (format de DESIGN.md)",
+    "bilan.xlsx": "Tables du bilan (classeur Excel)",
+}
 #: URL schemes WeasyPrint may read while printing (files only under the page's own folder).
 PDF_ALLOWED_SCHEMES: tuple[str, ...] = ("data", "file")
 #: Loggers silenced below ERROR while printing: WeasyPrint warns about every CSS feature of
@@ -154,7 +165,10 @@ def _render(html_path: Path, title: str, when: dt.datetime) -> bytes:
 
     fetcher = local_url_fetcher(html_path.parent)
     with _PRINT_LOCK, _quiet_loggers():
-        page = weasyprint.HTML(filename=str(html_path), url_fetcher=fetcher,
+        # Named charts as images (mutualisation.export.figure.svg_as_images): same drawing,
+        # same /Alt, a second less.
+        page = weasyprint.HTML(string=svg_as_images(html_path.read_text(encoding="utf-8")),
+                               base_url=str(html_path), url_fetcher=fetcher,
                                media_type="print")
         document = page.render(stylesheets=[weasyprint.CSS(string=page_css(title),
                                                            url_fetcher=fetcher)])
@@ -164,9 +178,17 @@ def _render(html_path: Path, title: str, when: dt.datetime) -> bytes:
         metadata.title = title
         metadata.created = metadata.modified = _w3c_time(when)
         metadata.generator = None
+        attachments = [
+            weasyprint.Attachment(filename=str(html_path.parent / name), name=name,
+                                  description=description, created=when, modified=when,
+                                  relationship="Data")
+            for name, description in PDF_ATTACHMENTS.items()
+            if (html_path.parent / name).is_file()
+        ]
         # pdf_identifier=True: /ID is the MD5 of the file's own bytes, so it changes only
         # when the content does (the default, None, writes no /ID at all).
-        return document.write_pdf(pdf_identifier=True)
+        return document.write_pdf(pdf_identifier=True, pdf_variant=PDF_VARIANT,
+                                  attachments=attachments)
 
 
 def write_pdf(bilan: Any, html_path: Path, path: Path, title: str) -> Path:

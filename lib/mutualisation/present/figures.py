@@ -12,6 +12,7 @@ from mutualisation.compute.bilan import Bilan
 from mutualisation.compute.fiche import Fiche
 from mutualisation.compute.indicators import NO_DOMAIN
 from mutualisation.present import charts
+from mutualisation.present.accessible import bilan_alternatives, fiche_alternatives
 from mutualisation.present.charts import moyens as moyens_charts
 from mutualisation.present.charts.reach import by_legal_form, population_by_action
 
@@ -56,14 +57,15 @@ def bilan_figures(bilan: Bilan) -> Figures:
         figures["moyens_actions"] = moyens_charts.cost_and_staff(bilan.moyens.actions, bilan.year)
         figures["moyens_evolution"] = moyens_charts.evolution(
             bilan.moyens.series, bilan.moyens.first_year_with_figures)
-    return _named(figures)
+    # Each chart with its description and data for the page (present/accessible.py).
+    return Figures(bilan_alternatives(bilan, _named(figures)))
 
 
 def fiche_figures(fiche: Fiche) -> Figures:
     """The charts of the commune sheet, by file stem."""
     # Every domain of the data: a domain keeps its colour on both action charts.
     domains = fiche.dataset.actions["domaine"].fill_null(NO_DOMAIN).unique().to_list()
-    return _named({
+    named = _named({
         "actions": charts.commune_actions_timeline(fiche.actions, fiche.reference, domains),
         "actions_disponibles": charts.available_actions(
             fiche.available,
@@ -75,6 +77,8 @@ def fiche_figures(fiche: Fiche) -> Figures:
                                                 fiche.size_class),
         "parcours": charts.commune_timeline(fiche.timeline, fiche.name, fiche.size_class),
     })
+    # Each chart with its description and data for the page (present/accessible.py).
+    return Figures(fiche_alternatives(fiche, named))
 
 
 def figures_of(kind: str, parameters: dict[str, Any]) -> dict[str, Any]:

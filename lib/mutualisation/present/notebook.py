@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping
+from html import escape
 
 import polars as pl
 from IPython.display import HTML, display
@@ -67,6 +68,14 @@ def show(html: str) -> None:
         display(HTML(html))
 
 
+#: Accessible names (RGAA 5.2) of the tables shown without a visible title, by table id: a
+#: titled table is named by its title (Great Tables' aria-labelledby).
+TABLE_NAMES: dict[str, str] = {
+    "actions-commune": "Actions auxquelles la commune participe",
+    "actions-disponibles": "Actions déployées que la commune peut encore rejoindre",
+}
+
+
 def show_table(frame: pl.DataFrame, table_id: str, title: str | None = None) -> None:
     """A readable table (Great Tables) with a fixed id, so reruns are identical."""
     from great_tables import GT
@@ -74,4 +83,9 @@ def show_table(frame: pl.DataFrame, table_id: str, title: str | None = None) -> 
     table = GT(frame, id=table_id, locale="fr")
     if title:
         table = table.tab_header(title=title)
-    display(HTML(table.as_raw_html()))
+    html = table.as_raw_html()
+    if not title and table_id in TABLE_NAMES:
+        html = html.replace('<table class="gt_table"',
+                            f'<table aria-label="{escape(TABLE_NAMES[table_id])}" '
+                            'class="gt_table"', 1)
+    display(HTML(html))

@@ -16,8 +16,10 @@ import vl_convert as vlc
 
 from mutualisation.config import FIGURE_KEY
 from mutualisation.present import svg_cache
+from mutualisation.present.accessible import output_meta
 from mutualisation.present.charts import interactive
 from mutualisation.present.charts.theme import THEME, embed_options
+from mutualisation.present.fonts import register_with_vl_convert
 
 Mode = Literal["static", "interactive"]
 ChartLike = alt.Chart | alt.LayerChart | alt.HConcatChart | alt.VConcatChart
@@ -62,6 +64,7 @@ def _vl_convert_arguments() -> dict[str, Any]:
 
 def draw_svg(spec: dict[str, Any]) -> str:
     """Draw a Vega-Lite spec into a deterministic SVG string (vl-convert, French locale)."""
+    register_with_vl_convert()
     return _stable_ids(vlc.vegalite_to_svg(spec, **_vl_convert_arguments()))
 
 
@@ -116,10 +119,11 @@ def _static_renderer(
     every chart a second time.
     """
     bundle = {"image/svg+xml": spec_to_svg(spec)}
-    name = (spec.get("usermeta") or {}).get(FIGURE_KEY)
-    if name is None:
+    # The figure name, and the title, description and data the page shows with the chart.
+    meta = output_meta(spec)
+    if not meta:
         return bundle
-    return bundle, {"image/svg+xml": {FIGURE_KEY: name}}
+    return bundle, {"image/svg+xml": meta}
 
 
 alt.renderers.register(STATIC_RENDERER, _static_renderer)

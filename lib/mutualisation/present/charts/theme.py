@@ -14,27 +14,32 @@ from mutualisation.formatting import (
     d3_format_locale,
     d3_time_format_locale,
 )
+from mutualisation.present.fonts import FAMILY
 
 #: Name of the Altair theme registered (and enabled) by this module.
 THEME = "mutualisation"
 
-#: Font stack: DejaVu Sans on Linux, Arial on Windows and macOS.
-FONT = "DejaVu Sans, Arial, sans-serif"
+#: Font of every chart: the one shipped with the package (:mod:`mutualisation.present.fonts`,
+#: registered with vl-convert before drawing), so text is measured with the font it is
+#: drawn in, whatever the machine has.
+FONT = f"{FAMILY}, sans-serif"
 
 #: Categorical palette: Okabe & Ito (2008), colour-blind safe, then four
-#: colours of Paul Tol's "muted" scheme for charts with many categories.
+#: colours of Paul Tol's "muted" scheme for charts with many categories. Colours lighter
+#: than a 3:1 contrast with the white background (WCAG 1.4.11, RGAA 3.3: chart marks) are
+#: darkened, hue kept, to just above it (tests/test_accessible.py checks every colour).
 PALETTE: tuple[str, ...] = (
     "#0072B2",  # blue
-    "#E69F00",  # orange
+    "#C38700",  # orange
     "#009E73",  # bluish green
     "#CC79A7",  # reddish purple
-    "#56B4E9",  # sky blue
+    "#4A9BC8",  # sky blue
     "#D55E00",  # vermillion
-    "#F0E442",  # yellow
+    "#9E962C",  # yellow
     "#332288",  # indigo (Tol)
     "#882255",  # wine (Tol)
-    "#44AA99",  # teal (Tol)
-    "#999933",  # olive (Tol)
+    "#41A393",  # teal (Tol)
+    "#979732",  # olive (Tol)
     "#000000",  # black
 )
 
@@ -42,9 +47,9 @@ PALETTE: tuple[str, ...] = (
 #: "muted" scheme): 17 domains get 17 colours before any repeats.
 EXTRA_DOMAIN_COLOURS: tuple[str, ...] = (
     "#CC6677",  # rose
-    "#DDCC77",  # sand
+    "#9F9356",  # sand
     "#117733",  # green
-    "#88CCEE",  # cyan
+    "#6699B2",  # cyan
     "#AA4499",  # purple
 )
 
@@ -52,7 +57,7 @@ EXTRA_DOMAIN_COLOURS: tuple[str, ...] = (
 SEQUENTIAL_SCHEME = "yellowgreenblue"
 
 #: Grey of what is out of scope (communes that are not members, "non renseigné").
-GREY = "#BDBDBD"
+GREY = "#939393"
 #: Very light grey of empty cells.
 LIGHT_GREY = "#EEEEEE"
 #: Colour of secondary text.
@@ -82,6 +87,9 @@ def theme() -> alt.theme.ThemeConfig:
     return {
         "config": {
             "background": "white",
+            # No English ARIA labels on marks: the page names each chart in French
+            # (mutualisation.export.figure), its SVG being one image.
+            "aria": False,
             "font": FONT,
             "locale": {"number": d3_format_locale(), "time": d3_time_format_locale()},
             "view": {"continuousWidth": WIDTH, "continuousHeight": 300, "stroke": None},
