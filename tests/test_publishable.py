@@ -168,7 +168,9 @@ def _parsed(path: Path) -> _Page:
 @pytest.mark.parametrize("kind", ["bilan", "fiche"])
 def test_every_chart_has_a_distinct_name_and_a_description(published, kind) -> None:
     page = _parsed(getattr(published, kind))
-    assert len(page.images) == (9 if kind == "bilan" else 4)
+    # The bilan of the default data: 9 charts, plus legal forms, population covered and the
+    # two charts of moyens.
+    assert len(page.images) == (13 if kind == "bilan" else 4)
     names = []
     for image in page.images:
         assert image.get("role") == "img"  # inline SVG, not <img alt="Graphique">
@@ -188,7 +190,7 @@ def test_descriptions_say_what_the_charts_show(published) -> None:
             "2 actions et 86 à au moins 5 actions.") in html
     assert ("Chaque commune membre participe à un nombre d'actions déployées compris entre 2 "
             "et 15 ; le plus souvent 7 (17 communes).") in html
-    assert html.count("<summary>Voir les données</summary>") == 9
+    assert html.count("<summary>Voir les données</summary>") == 13  # 9, forms, population, moyens
 
 
 @pytest.mark.parametrize("kind", ["bilan", "fiche", "index"])
@@ -267,7 +269,7 @@ def test_pdf_claims_pdfa_3a_tagged_in_french_with_alternative_texts(published) -
         assert bool(pdf.Root.MarkInfo.Marked) is True
         tags, alts = _structure(pdf)
         assert tags["/TH"] > 0 and tags["/Table"] > 0 and tags["/H1"] == 1
-        assert len(alts) == 9 and all(alts) and len(set(alts)) == 9
+        assert len(alts) == 13 and all(alts) and len(set(alts)) == 13
         assert "Participation des communes aux actions déployées" in alts
         assert sorted(pdf.attachments) == ["bilan.xlsx", "indicators.json"]
         attached = pdf.attachments["indicators.json"].get_file().read_bytes()
@@ -380,7 +382,7 @@ def test_plain_nbval_reruns_a_fresh_report(published, tmp_path) -> None:
         capture_output=True, text=True, env=_clean_env(tmp_path), cwd=published.out,
         check=False)
     assert run.returncode == 0, run.stdout[-2000:]
-    assert re.search(r"\b16 passed\b", run.stdout), run.stdout[-500:]
+    assert re.search(r"\b20 passed\b", run.stdout), run.stdout[-500:]
 
 
 # ------------------------------------------------------------------------------------------

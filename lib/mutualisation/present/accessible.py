@@ -21,6 +21,7 @@ from mutualisation.compute.fiche import Fiche
 from mutualisation.compute.indicators import NO_DOMAIN
 from mutualisation.config import FIGURE_KEY
 from mutualisation.formatting import (
+    agree,
     fr_date,
     fr_decimal,
     fr_etp,
@@ -125,7 +126,7 @@ def _participations_by_action(bilan: Bilan) -> Alternative:
     least = actions.sort(["nb_communes", "action_id"]).row(0, named=True)
     if least["nb_communes"] == actions["nb_communes"].max():
         text = (f"{plural(actions.height, 'action déployée', 'actions déployées')}, "
-                f"{'chacune suivie' if actions.height > 1 else 'suivie'} par "
+                f"{agree(actions.height, 'suivie', 'chacune suivie')} par "
                 f"{plural(least['nb_communes'], 'commune', 'communes')} sur {fr_int(members)}.")
         return Alternative(text, **_action_table(actions))
     text = (f"{plural(actions.height, 'action déployée', 'actions déployées')} ; "
@@ -153,8 +154,10 @@ def _participation_shares(bilan: Bilan) -> Alternative:
              for row in now.iter_rows(named=True)]
     if parts:
         # « 86 communes sur 90 participent à au moins 5 actions » for the first threshold.
-        word = "commune" if now["communes"][0] < 2 else "communes"
-        parts[0] = parts[0].replace(" à ", f" {word} sur {fr_int(members)} participent à ", 1)
+        first = now["communes"][0]
+        said = (f" {agree(first, 'commune', 'communes')} sur {fr_int(members)} "
+                f"{agree(first, 'participe', 'participent')} à ")
+        parts[0] = parts[0].replace(" à ", said, 1)
         listed = ", ".join(parts[:-1]) + " et " + parts[-1] if len(parts) > 1 else parts[0]
         text = f"En {bilan.year}, {listed}."
     else:
