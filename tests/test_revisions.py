@@ -8,10 +8,10 @@ import json
 import shutil
 from pathlib import Path
 
-import polars as pl
 import pytest
 
-from mutualisation.compute import indicators
+from mutualisation.compute import indicators, population
+from mutualisation.compute.bilan import Bilan
 from mutualisation.compute.changes import compare
 from mutualisation.compute.revisions import (
     DATA,
@@ -20,6 +20,7 @@ from mutualisation.compute.revisions import (
     Published,
     relevant,
     revisions,
+    shown_by_year,
 )
 from mutualisation.data.snapshot import located_tables
 from mutualisation.data.validate import load_dataset
@@ -29,8 +30,10 @@ from tests.test_report import cli
 
 # Alpha's RGPD start moves from 2016-03-01 to 2017-03-01 (participations.csv, line 3). At
 # 31/12/2016 Alpha then has CAM only: 1 active participation instead of 2 (Beta left CAM in
-# June 2016), no commune in 2 actions instead of 1 (share 0.5 -> 0.0). 2015 is untouched
-# (RGPD was not deployed yet), and the change is in the past of 2017.
+# June 2016), no commune in 2 actions instead of 1 (share 0.5 -> 0.0), and so no population
+# in 2 actions (Alpha's 1 200 of the members' 2 000: 0.6 -> 0.0; the key-figure table shows
+# the shares of population of the year before). 2015 is untouched (RGPD was not deployed
+# yet), and the change is in the past of 2017.
 MOVED = PARTICIPATIONS.replace("59001,RGPD,2016-03-01", "59001,RGPD,2017-03-01")
 CHANGE = ("participation modifiée — participations.csv, ligne 3 : Alpha, RGPD : "
           "date_debut 2016-03-01 → 2017-03-01")
@@ -42,6 +45,8 @@ EXPECTED = [
     {"annee": 2016, "indicateur": "communes_participantes.2", "publie": 1, "nouveau": 0,
      "cause": DATA, "changements": [CHANGE]},
     {"annee": 2016, "indicateur": "part_communes_participantes.2", "publie": 0.5,
+     "nouveau": 0.0, "cause": DATA, "changements": [CHANGE]},
+    {"annee": 2016, "indicateur": "part_population_communes_participantes.2", "publie": 0.6,
      "nouveau": 0.0, "cause": DATA, "changements": [CHANGE]},
 ]
 
@@ -81,11 +86,13 @@ def test_rerun_over_changed_data_tells_exactly_the_revisions(revised) -> None:
     assert _indicators(out / "2017")["revisions"] == EXPECTED
     page = (out / "2017" / "bilan.html").read_text(encoding="utf-8")
     assert '<h2 id="revisions">Révisions</h2>' in page
-    for text in ("Chiffres de 2016</strong> (3 chiffres révisés)",
+    for text in ("Chiffres de 2016</strong> (4 chiffres révisés)",
                  "Participations actives : 2 dans le bilan 2016, 1 maintenant",
                  "Communes dans au moins 2 actions : 1 dans le bilan 2016, 0 maintenant",
                  "Part des communes dans au moins 2 actions : 50,0\u00a0% dans le bilan 2016, "
                  "0,0\u00a0% maintenant",
+                 "Part de la population dans au moins 2 actions : 60,0\u00a0% dans le bilan "
+                 "2016, 0,0\u00a0% maintenant",
                  "Alpha, RGPD : date_debut 2016-03-01 → 2017-03-01",
                  "Communes membres : 3 dans le bilan 2015, 2 maintenant",
                  "la révision vient d’un changement de définition"):
@@ -184,26 +191,34 @@ def test_licence_from_metadata(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- without a report run
 
 
+def _figures(folder: Path, year: int) -> dict:
+    """What the bilan of ``year`` of ``folder`` publishes (without its ``moyens``)."""
+    dataset = load_dataset(folder)
+    return (indicators.year_indicators(dataset, year)
+            | population.year_reach(dataset, year))
+
+
 def _published(tmp_path: Path, year: int, edits: dict[str, str] | None,
-               figures: dict | None = None) -> tuple[pl.DataFrame, Published]:
+               figures: dict | None = None) -> tuple[dict, Published]:
+    """The figures the bilan of the year after ``year`` shows (the data edited by
+    ``edits``), and the report of ``year`` (its data before the edits)."""
     before = write_folder(tmp_path / "avant")
     after = write_folder(tmp_path / "apres", **(edits or {}))
-    dataset = load_dataset(after)
-    published = figures or indicators.year_indicators(load_dataset(before), year)
+    published = figures or _figures(before, year)
     changes = None if edits is None else compare(located_tables(before), located_tables(after))
-    series = indicators.series(dataset, dataset.years)
-    return series, Published(year, published, changes)
+    return shown_by_year(Bilan(load_dataset(after), year + 1)), Published(year, published,
+                                                                         changes)
 
 
 def test_no_copy_of_the_data_says_so(tmp_path: Path) -> None:
-    series, published = _published(tmp_path, 2016, None,
-                                   indicators.year_indicators(
-                                       load_dataset(write_folder(tmp_path / "x",
-                                                                 participations=MOVED)), 2016))
-    found = revisions(series, (1, 2, 5), [published])
+    shown, published = _published(tmp_path, 2016, None,
+                                  _figures(write_folder(tmp_path / "x", participations=MOVED),
+                                           2016))
+    found = revisions(shown, [published])
     assert [(r.figure, r.cause) for r in found] == [
         ("participations_actives", UNKNOWN), ("communes_participantes.2", UNKNOWN),
-        ("part_communes_participantes.2", UNKNOWN)]
+        ("part_communes_participantes.2", UNKNOWN),
+        ("part_population_communes_participantes.2", UNKNOWN)]
     text = revisions_text([{"annee": 2016, "indicateur": r.figure, "publie": r.published,
                             "nouveau": r.new, "cause": r.cause, "changements": []}
                            for r in found])

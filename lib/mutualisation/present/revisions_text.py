@@ -8,12 +8,23 @@ from typing import Any
 
 from mutualisation.compute.revisions import DATA, DEFINITION
 from mutualisation.formatting import agree, fr_int, fr_percent, plural
-from mutualisation.present import labels
+from mutualisation.present import labels, moyens_text
+
+#: How the figures of « Moyens et coûts » are named here (``moyens.<key>``).
+_MOYENS = "moyens."
 
 
 def figure_label(figure: str, year: int) -> str:
-    """The French name of a figure of ``indicators.json`` (``communes_participantes.5``)."""
+    """The French name of a figure of ``indicators.json`` (``communes_participantes.5``,
+    ``moyens.etp``)."""
+    if figure.startswith(_MOYENS):
+        found = moyens_text.key_figure(figure.removeprefix(_MOYENS))
+        return found[0] if found else figure
     base, _, k = figure.partition(".")
+    if base == "population_membres":
+        return labels.POPULATION_MEMBERS
+    if base == "part_population_communes_participantes":
+        return labels.population_share_at_least(int(k))
     if base == "communes_participantes":
         return labels.communes_at_least(int(k))
     if base == "part_communes_participantes":
@@ -23,14 +34,20 @@ def figure_label(figure: str, year: int) -> str:
     return labels.KEY_FIGURES.get(base, base)
 
 
-def figure_value(figure: str, value: float) -> str:
-    """A figure's value as the bilan writes it (a share in percent, one decimal)."""
+def figure_value(figure: str, value: float | None) -> str:
+    """A figure's value as the bilan writes it (a share in percent, one decimal; an amount
+    in euros, ETP; an unknown « Moyens et coûts » figure « non renseigné »)."""
+    if figure.startswith(_MOYENS):
+        found = moyens_text.key_figure(figure.removeprefix(_MOYENS))
+        return moyens_text.shown(value, found[1] if found else "n")
+    if value is None:
+        return "—"
     if figure.startswith("part_"):
         return fr_percent(value, 1)
     return fr_int(int(value))
 
 
-def _why(items: list[dict[str, Any]]) -> str:
+def _why(items: list[dict[str, Any]], year: int) -> str:
     causes = {item["cause"] for item in items}
     lines = list(dict.fromkeys(line for item in items for line in item["changements"]))
     if DATA in causes:
@@ -44,8 +61,15 @@ def _why(items: list[dict[str, Any]]) -> str:
     if DEFINITION in causes:
         return ("<p>Aucune donnée de cette année n’a changé : la révision vient d’un "
                 "changement de définition du calcul.</p>")
-    return ("<p>Le bilan de cette année n’a pas gardé ses données : les changements qui "
-            "l’expliquent ne peuvent pas être listés.</p>")
+    problem = next((item["donnees_illisibles"] for item in items
+                    if item.get("donnees_illisibles")), None)
+    said = agree(len(items), "l’expliquent", "les expliquent")
+    if problem is not None:
+        return (f"<p>Les données gardées par le bilan {year} n’ont pas pu être relues "
+                f"({escape(problem)}) : les changements qui {said} ne peuvent pas être "
+                "listés.</p>")
+    return (f"<p>Le bilan {year} n’a pas gardé ses données : les changements qui "
+            f"{said} ne peuvent pas être listés.</p>")
 
 
 def revisions_text(revisions: list[dict[str, Any]]) -> str:
@@ -65,5 +89,5 @@ def revisions_text(revisions: list[dict[str, Any]]) -> str:
             for item in items)
         parts.append(f"<p><strong>Chiffres de {year}</strong> "
                      f"({plural(len(items), 'chiffre révisé', 'chiffres révisés')}) :</p>"
-                     f"<ul>{figures}</ul>{_why(items)}")
+                     f"<ul>{figures}</ul>{_why(items, year)}")
     return "".join(parts)
