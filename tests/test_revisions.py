@@ -268,7 +268,7 @@ MOYENS_EDITS = (("CAM,2016,,1.5,1,12000", "CAM,2016,,2,1,12500"),
                 ("CAM,2015,,1,,10000", "CAM,2015,,1,,10400"))
 POPULATION_CHANGE = ("population modifiée — populations.csv, ligne 2 : Alpha (59001), 2016 : "
                      "population 1250 → 1300")
-MOYENS_CHANGE = ("ligne de moyens modifiée — moyens.csv : CAM, 2016 : "
+MOYENS_CHANGE = ("ligne de moyens modifiée — moyens.csv, ligne 3 : CAM, 2016 : "
                  "cout_fonctionnement 12000.0 → 12500.0, etp 1.5 → 2.0")
 # The kept data of 2015, broken by hand: a date no one can read.
 UNREADABLE = ("donnees/participations.csv, ligne 7, colonne « date_debut », valeur "
