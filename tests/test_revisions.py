@@ -348,15 +348,15 @@ def test_population_and_moyens_revisions_are_told_in_french(means_revised) -> No
             f"Coût de fonctionnement : 17{nnb}000{nb}€ dans le bilan 2016, "
             f"17{nnb}500{nb}€ maintenant",
             f"Coût par habitant couvert : 13,60{nb}€ dans le bilan 2016, 13,46{nb}€ maintenant",
-            "Les 2 changements des données qui l’expliquent",
+            "Les 2 changements des données qui les expliquent",
             "Alpha (59001), 2016 : population 1250 → 1300",
             "CAM, 2016 : cout_fonctionnement 12000.0 → 12500.0, etp 1.5 → 2.0",
             f"Coût de fonctionnement : 10{nnb}000{nb}€ dans le bilan 2015, "
             f"10{nnb}400{nb}€ maintenant",
-            "Les données gardées par le bilan 2015 n’ont pas pu être relues "
-            "(donnees/participations.csv, ligne 7, colonne « date_debut », valeur "
-            "« 2019-13-01 » : date illisible",
-            "les changements qui les expliquent ne peuvent pas être listés"):
+            "Les données gardées par le bilan 2015 n’ont pas pu être relues : les "
+            "changements qui les expliquent ne peuvent pas être listés. Problème : "
+            "donnees/participations.csv, ligne 7, colonne « date_debut », valeur "
+            "« 2019-13-01 » : date illisible (attendu AAAA-MM-JJ ou JJ/MM/AAAA).</p>"):
         assert text in page, text
 
 

@@ -118,7 +118,11 @@ def shown_by_year(bilan: Bilan) -> dict[int, dict[str, float | None]]:
     """Every figure of an earlier year that ``bilan`` shows, by year then indicator name."""
     shown = {row["annee"]: shown_figures(row, bilan.thresholds)
              for row in bilan.series.iter_rows(named=True) if row["annee"] < bilan.year}
-    if bilan.previous is not None:
+    # The key-figure table has population rows when the year has population figures and
+    # actions (present.bilan_text.key_figure_rows), the year before's value when it has one.
+    figures = bilan.indicators
+    if (bilan.previous is not None and figures["actions_inscrites"]
+            and "population_membres" in figures):
         shown[bilan.year - 1] |= population_figures(bilan.previous, bilan.thresholds)
     if bilan.moyens is not None:
         for row in bilan.moyens.series.iter_rows(named=True):

@@ -47,12 +47,18 @@ def figure_value(figure: str, value: float | None) -> str:
     return fr_int(int(value))
 
 
+def _them(count: int) -> str:
+    """The pronoun standing for ``count`` revisions: « l’ » or « les »."""
+    return agree(count, "l’", "les ")
+
+
 def _why(items: list[dict[str, Any]], year: int) -> str:
     causes = {item["cause"] for item in items}
     lines = list(dict.fromkeys(line for item in items for line in item["changements"]))
     if DATA in causes:
+        them = _them(sum(item["cause"] == DATA for item in items))
         said = (f"{agree(len(lines), 'Changement', f'Les {fr_int(len(lines))} changements')}"
-                f" des données qui {agree(len(lines), 'l’explique', 'l’expliquent')}")
+                f" des données qui {them}{agree(len(lines), 'explique', 'expliquent')}")
         listed = "".join(f"<li>{escape(line)}</li>" for line in lines)
         text = f"<p>{said} :</p><ul>{listed}</ul>"
         if DEFINITION in causes:
@@ -63,13 +69,11 @@ def _why(items: list[dict[str, Any]], year: int) -> str:
                 "changement de définition du calcul.</p>")
     problem = next((item["donnees_illisibles"] for item in items
                     if item.get("donnees_illisibles")), None)
-    said = agree(len(items), "l’expliquent", "les expliquent")
+    said = f"les changements qui {_them(len(items))}expliquent ne peuvent pas être listés"
     if problem is not None:
-        return (f"<p>Les données gardées par le bilan {year} n’ont pas pu être relues "
-                f"({escape(problem)}) : les changements qui {said} ne peuvent pas être "
-                "listés.</p>")
-    return (f"<p>Le bilan {year} n’a pas gardé ses données : les changements qui "
-            f"{said} ne peuvent pas être listés.</p>")
+        return (f"<p>Les données gardées par le bilan {year} n’ont pas pu être relues : "
+                f"{said}. Problème : {escape(problem)}.</p>")
+    return f"<p>Le bilan {year} n’a pas gardé ses données : {said}.</p>"
 
 
 def revisions_text(revisions: list[dict[str, Any]]) -> str:
