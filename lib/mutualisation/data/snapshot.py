@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from mutualisation.config import METADATA_FILE, SNAPSHOT_DIR
+from mutualisation.data import moyens
 from mutualisation.data.model import SCHEMAS, TABLES, Dataset
 from mutualisation.data.read import LINE, RawTable, TableSource, find_source, read_table
 from mutualisation.data.validate import check_table, load_dataset
@@ -73,13 +74,33 @@ def located_tables(folder: Path) -> dict[str, LocatedTable]:
     dataset = load_dataset(folder)
     located = {}
     for name, frame in dataset_tables(dataset).items():
-        source = find_source(folder, name) if name in SCHEMAS else None
-        raw = read_table(source, name) if isinstance(source, TableSource) else None
-        typed = check_table(raw)[0] if isinstance(raw, RawTable) else None
-        if typed is None:
+        found = (_located_moyens(folder, frame) if name == moyens.TABLE
+                 else _located(folder, name, frame))
+        if found is None:
             label = dataset.sources[name].name if name in dataset.sources else name
-            located[name] = LocatedTable(label, frame.with_columns(pl.lit(None, pl.Int64)
-                                                                   .alias(LINE)))
-            continue
-        located[name] = LocatedTable(raw.label, typed.select(*frame.columns, LINE))
+            found = LocatedTable(label, frame.with_columns(pl.lit(None, pl.Int64).alias(LINE)))
+        located[name] = found
     return located
+
+
+def _located(folder: Path, name: str, frame: pl.DataFrame) -> LocatedTable | None:
+    """A table of :data:`SCHEMAS` read again with its lines (None: not one of them)."""
+    source = find_source(folder, name) if name in SCHEMAS else None
+    raw = read_table(source, name) if isinstance(source, TableSource) else None
+    typed = check_table(raw)[0] if isinstance(raw, RawTable) else None
+    if typed is None:
+        return None
+    return LocatedTable(raw.label, typed.select(*frame.columns, LINE))
+
+
+def _located_moyens(folder: Path, frame: pl.DataFrame) -> LocatedTable | None:
+    """The validated ``moyens`` table with the line of each row, typed by its own module and
+    matched on the row's key (action, year, commune: unique in a valid table)."""
+    source = find_source(folder, moyens.TABLE)
+    raw = read_table(source, moyens.TABLE) if isinstance(source, TableSource) else None
+    typed = moyens._typed(raw)[0] if isinstance(raw, RawTable) else None
+    if typed is None:
+        return None
+    key = ["action_id", "annee", "code_insee"]
+    return LocatedTable(raw.label, frame.join(typed.select(*key, LINE), on=key, how="left",
+                                              nulls_equal=True, maintain_order="left"))

@@ -29,6 +29,12 @@ _KEY_FIGURES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def key_figure(key: str) -> tuple[str, str] | None:
+    """The label and kind of a key figure of the section (a key of the ``moyens``
+    indicators), or None when the section does not show it."""
+    return next(((label, kind) for name, label, kind in _KEY_FIGURES if name == key), None)
+
+
 def shown(value: float | None, kind: str) -> str:
     """A figure of the section in French (« non renseigné » when unknown)."""
     if value is None:

@@ -226,7 +226,7 @@ def run_report(parameters: Parameters, out: Path, log: Log = lambda _: None, *,
         bilan = Bilan(dataset, year, thresholds)
         earlier = (published if published is not None
                    else read_published(out, parameters.data, until=year))
-        revised = revision_records(bilan.series, thresholds, year, earlier)
+        revised = revision_records(bilan, earlier)
         # An empty list is the notebook's default: the parameters of a report without
         # revision stay as they were.
         given = dict(sorted({**values, "revisions": revised}.items())) if revised else values

@@ -13,11 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mutualisation.compute.bilan import Bilan
 from mutualisation.compute.changes import compare
-from mutualisation.compute.revisions import Published, revisions
+from mutualisation.compute.revisions import Published, revisions, shown_by_year
 from mutualisation.config import SNAPSHOT_DIR
 from mutualisation.data.problems import DataError
 from mutualisation.data.snapshot import LocatedTable, located_tables
+from mutualisation.formatting import plural
 from mutualisation.present.changes_text import row_lines
 
 
@@ -26,9 +28,10 @@ def read_published(out: Path, current: Path, until: int | None = None) -> list[P
     ``until`` when given), with the change log from the data it kept to the data folder
     ``current``.
 
-    A report whose files can't be read, or whose kept data no longer validates, is left out
-    (it can't be compared). The change logs are made only for the reports with a copy of
-    their data.
+    A report whose ``indicators.json`` can't be read is left out (it can't be compared). A
+    report whose kept data no longer validates is still compared, without change log: its
+    :attr:`Published.problem` says why (:func:`unreadable`). The change logs are made only
+    for the reports with a readable copy of their data.
     """
     if not out.is_dir():
         return []
@@ -42,35 +45,49 @@ def read_published(out: Path, current: Path, until: int | None = None) -> list[P
             continue
         if not isinstance(indicators, dict) or "communes_membres" not in indicators:
             continue
-        changes = None
+        changes, problem = None, None
         if (folder / SNAPSHOT_DIR).is_dir():
             try:
                 before = located_tables(folder / SNAPSHOT_DIR)
+            except DataError as err:
+                problem = unreadable(err)
+            else:
+                # The current data was validated before: an error here is the command's.
                 now = located_tables(current) if now is None else now
-            except DataError:
-                continue
-            changes = compare(before, now)
-        found.append(Published(int(folder.name), indicators, changes))
+                changes = compare(before, now)
+        found.append(Published(int(folder.name), indicators, changes, problem))
     return found
 
 
-def revision_records(series: Any, thresholds: tuple[int, ...], year: int,
-                     published: list[Published]) -> list[dict[str, Any]]:
-    """The revisions of the bilan of ``year`` (its ``series``) as ``indicators.json`` stores
-    them: year, figure, published and new values, cause, and the explaining changes as
-    French lines."""
-    earlier = [p for p in published if p.year < year]
+def unreadable(err: DataError) -> str:
+    """Why a report's kept data can't be read, in one line: its first problem, and how many
+    others (the file names are those of ``donnees/``, no machine path)."""
+    lines = err.lines() or ["données illisibles"]
+    others = len(err.problems) - 1
+    more = (f" (et {plural(others, 'autre problème', 'autres problèmes')})"
+            if others > 0 else "")
+    return f"{SNAPSHOT_DIR}/{lines[0]}{more}"
+
+
+def revision_records(bilan: Bilan, published: list[Published]) -> list[dict[str, Any]]:
+    """The revisions of ``bilan`` as ``indicators.json`` stores them: year, figure, published
+    and new values, cause, the explaining changes as French lines, and when the earlier
+    report's kept data could not be read, why (``donnees_illisibles``)."""
+    earlier = {p.year: p for p in published if p.year < bilan.year}
     records = []
-    for found in revisions(series, thresholds, earlier):
-        changes = next(p.changes for p in earlier if p.year == found.year)
-        lines = (row_lines(changes, found.explained_by)
-                 if changes is not None and found.explained_by.height else [])
-        records.append({
+    for found in revisions(shown_by_year(bilan), list(earlier.values())):
+        report = earlier[found.year]
+        lines = (row_lines(report.changes, found.explained_by)
+                 if report.changes is not None and found.explained_by.height else [])
+        record = {
             "annee": found.year,
             "indicateur": found.figure,
             "publie": found.published,
             "nouveau": found.new,
             "cause": found.cause,
             "changements": lines,
-        })
+        }
+        if report.problem is not None:
+            record["donnees_illisibles"] = report.problem
+        records.append(record)
     return records
