@@ -163,7 +163,7 @@ def test_the_cost_per_inhabitant_takes_the_populations_it_is_given(data: Path) -
 
 def test_check_summarises_the_table(data: Path) -> None:
     text = describe(load_dataset(data))
-    assert "moyens          : 11 (moyens.csv)" in text
+    assert "moyens          : 11 (moyens.csv, encodage : UTF-8)" in text
     assert "années renseignées : 2016, 2017" in text
     assert (f"2017 : 4 actions renseignées, 1 action déployée sans chiffres ; 5,25{NBSP}ETP, "
             f"3 agents transférés, coût 155{NNBSP}957,27{NBSP}€") in text
@@ -212,7 +212,8 @@ BAD = {
         "valeur négative"),
     "no participation": (
         ["CAM;2017;;1;;1000;;;", "CAM;2017;59003;;;100;;;"], 3, "code_insee", "59003",
-        "la commune 59003 ne participe pas à l’action CAM au 31/12/2017"),
+        "la commune 59003 ne participe pas à l’action CAM en 2017 (aucune participation "
+        "active en 2017)"),
     "duplicate key": (
         ["CAM;2017;59001;;;100;;;", "CAM;2017;;1;;1000;;;", "CAM;2017;59001;;;50;;;"], 4,
         "action_id", "CAM", "ligne en double pour l’action CAM en 2017 et la commune 59001 "
@@ -366,7 +367,7 @@ def test_import_of_a_cost_sheet_resolves_names_like_participations(tmp_path: Pat
     ("Centrale d'achat;2017;;;4 000;", "couts.csv, cellule A5, valeur « Centrale d'achat » : "
      "action inconnue (plus proches : Centrale d'achats (CAM)"),
     ("CAM;2017;Gamma;;4 000;", "couts.csv, ligne 5, colonne « code_insee », valeur « 59003 » "
-     ": la commune 59003 ne participe pas à l’action CAM au 31/12/2017"),
+     ": la commune 59003 ne participe pas à l’action CAM en 2017"),
 ])
 def test_a_bad_cost_sheet_is_one_line_and_nothing_is_written(tmp_path: Path, line: str,
                                                              expected: str) -> None:
@@ -389,12 +390,14 @@ def test_legal_forms_group_the_figures_when_the_actions_have_them(data: Path) ->
     ds = dataclasses.replace(ds, actions=ds.actions.with_columns(forms.alias("forme_juridique")))
     actions = moyens.by_action(ds, 2017, moyens.populations(ds, 2017))
     grouped = moyens.by_form(actions)
-    assert dict(grouped.select("forme_juridique", "cout_fonctionnement").iter_rows()) == {
-        "groupement de commandes": float(D("123456.78") + D("9999.99")),
-        "service unifié": float(D("20000.5") + D("2500"))}
+    # In the order of the vocabulary (FORMES_JURIDIQUES), as the section « Formes de
+    # mutualisation »: « service unifié » before « groupement de commandes ».
+    assert grouped.select("forme_juridique", "cout_fonctionnement").rows() == [
+        ("service unifié", float(D("20000.5") + D("2500"))),
+        ("groupement de commandes", float(D("123456.78") + D("9999.99")))]
     assert moyens.by_form(actions.drop("forme_juridique")) is None
     bilan = Bilan(ds, 2017)
-    assert "Par forme juridique : groupement de commandes" in moyens_text.section(bilan)
+    assert "Par forme juridique : service unifié" in moyens_text.section(bilan)
     assert "Forme juridique" in moyens_text.actions_table(bilan).columns
 
 

@@ -92,7 +92,8 @@ class InitResult:
               zip(self.files, self.details, strict=True)),
             *self.notes,
             f"Étape suivante : remplir les feuilles « actions » et « participations » de "
-            f"{WORKBOOK_FILE}, puis « mutualisation check --data {self.folder} ».",
+            f"{WORKBOOK_FILE} (et, si besoin, la feuille facultative « moyens » : effectifs et "
+            f"coûts), puis « mutualisation check --data {self.folder} ».",
         ]
 
 
@@ -247,7 +248,8 @@ def _write(staging: Path, match: reference.EpciMatch, schema_adopted: date | Non
 
     write_template(staging / WORKBOOK_FILE, _empty_dataset(communes, years),
                    tables=("actions", "participations"))
-    details.append("feuilles « actions » et « participations » à remplir")
+    details.append("feuilles « actions » et « participations » à remplir, « moyens » "
+                   "facultative")
 
     if match.note:
         notes.insert(0, match.note)

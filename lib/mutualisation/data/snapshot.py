@@ -13,12 +13,14 @@ report, and ``mutualisation diff --depuis OUT/2019`` compares with it.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from mutualisation.config import METADATA_FILE, SNAPSHOT_DIR
+from mutualisation.data import moyens
 from mutualisation.data.model import SCHEMAS, TABLES, Dataset
 from mutualisation.data.read import LINE, RawTable, TableSource, find_source, read_table
 from mutualisation.data.validate import check_table, load_dataset
@@ -54,6 +56,16 @@ def write_snapshot(dataset: Dataset, report: Path) -> dict[str, str]:
     return {f"{SNAPSHOT_DIR}/{path.name}": sha256(path) for path in sorted(folder.iterdir())}
 
 
+def _checked(raw: RawTable) -> pl.DataFrame | None:
+    return check_table(raw)[0]
+
+
+#: How each known table is typed with its lines: the tables of ``SCHEMAS`` by the common
+#: checks, ``moyens`` by its own module.
+_LOCATORS: dict[str, Callable[[RawTable], pl.DataFrame | None]] = {
+    **dict.fromkeys(SCHEMAS, _checked), moyens.TABLE: moyens.with_lines}
+
+
 @dataclass(frozen=True)
 class LocatedTable:
     """A validated table with the line of each row in its file (column ``LINE``)."""
@@ -73,9 +85,9 @@ def located_tables(folder: Path) -> dict[str, LocatedTable]:
     dataset = load_dataset(folder)
     located = {}
     for name, frame in dataset_tables(dataset).items():
-        source = find_source(folder, name) if name in SCHEMAS else None
+        source = find_source(folder, name) if name in _LOCATORS else None
         raw = read_table(source, name) if isinstance(source, TableSource) else None
-        typed = check_table(raw)[0] if isinstance(raw, RawTable) else None
+        typed = _LOCATORS[name](raw) if isinstance(raw, RawTable) else None
         if typed is None:
             label = dataset.sources[name].name if name in dataset.sources else name
             located[name] = LocatedTable(label, frame.with_columns(pl.lit(None, pl.Int64)
