@@ -36,7 +36,7 @@ import polars as pl
 
 from mutualisation.config import METADATA_FILE, OUTLINES_FILE
 from mutualisation.data import reference
-from mutualisation.data.model import SCHEMAS, Dataset
+from mutualisation.data.model import SCHEMAS, Dataset, is_member
 from mutualisation.data.template import write_template
 from mutualisation.data.validate import load_dataset
 from mutualisation.files import os_reason, write_json
@@ -202,8 +202,7 @@ def _write(staging: Path, match: reference.EpciMatch, schema_adopted: date | Non
         communes = _members_since(communes, members_since)
     years = _years(schema_adopted, members_since)
     last = date(reference.snapshot_years()[-1], 1, 1)
-    members = communes.filter(pl.col("date_adhesion") <= last,
-                              pl.col("date_sortie").is_null() | (pl.col("date_sortie") > last))
+    members = communes.filter(is_member(pl.lit(last)))
     merged = communes.filter(pl.col("code_successeur").is_not_null())
     withdrawn = communes.filter(pl.col("date_sortie").is_not_null()
                                 & pl.col("code_successeur").is_null())
