@@ -4,6 +4,7 @@ computation (Decimal, to the cent), and the reports that show it."""
 from __future__ import annotations
 
 import json
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -163,7 +164,7 @@ def test_the_cost_per_inhabitant_takes_the_populations_it_is_given(data: Path) -
 
 def test_check_summarises_the_table(data: Path) -> None:
     text = describe(load_dataset(data))
-    assert "moyens          : 11 (moyens.csv)" in text
+    assert "moyens          : 11 (moyens.csv, encodage : UTF-8)" in text
     assert "années renseignées : 2016, 2017" in text
     assert (f"2017 : 4 actions renseignées, 1 action déployée sans chiffres ; 5,25{NBSP}ETP, "
             f"3 agents transférés, coût 155{NNBSP}957,27{NBSP}€") in text
@@ -212,7 +213,8 @@ BAD = {
         "valeur négative"),
     "no participation": (
         ["CAM;2017;;1;;1000;;;", "CAM;2017;59003;;;100;;;"], 3, "code_insee", "59003",
-        "la commune 59003 ne participe pas à l’action CAM au 31/12/2017"),
+        "la commune 59003 ne participe pas à l’action CAM en 2017 (aucune participation "
+        "active en 2017)"),
     "duplicate key": (
         ["CAM;2017;59001;;;100;;;", "CAM;2017;;1;;1000;;;", "CAM;2017;59001;;;50;;;"], 4,
         "action_id", "CAM", "ligne en double pour l’action CAM en 2017 et la commune 59001 "
@@ -366,7 +368,7 @@ def test_import_of_a_cost_sheet_resolves_names_like_participations(tmp_path: Pat
     ("Centrale d'achat;2017;;;4 000;", "couts.csv, cellule A5, valeur « Centrale d'achat » : "
      "action inconnue (plus proches : Centrale d'achats (CAM)"),
     ("CAM;2017;Gamma;;4 000;", "couts.csv, ligne 5, colonne « code_insee », valeur « 59003 » "
-     ": la commune 59003 ne participe pas à l’action CAM au 31/12/2017"),
+     ": la commune 59003 ne participe pas à l’action CAM en 2017"),
 ])
 def test_a_bad_cost_sheet_is_one_line_and_nothing_is_written(tmp_path: Path, line: str,
                                                              expected: str) -> None:
@@ -389,12 +391,14 @@ def test_legal_forms_group_the_figures_when_the_actions_have_them(data: Path) ->
     ds = dataclasses.replace(ds, actions=ds.actions.with_columns(forms.alias("forme_juridique")))
     actions = moyens.by_action(ds, 2017, moyens.populations(ds, 2017))
     grouped = moyens.by_form(actions)
-    assert dict(grouped.select("forme_juridique", "cout_fonctionnement").iter_rows()) == {
-        "groupement de commandes": float(D("123456.78") + D("9999.99")),
-        "service unifié": float(D("20000.5") + D("2500"))}
+    # In the order of the vocabulary (FORMES_JURIDIQUES), as the section « Formes de
+    # mutualisation »: « service unifié » before « groupement de commandes ».
+    assert grouped.select("forme_juridique", "cout_fonctionnement").rows() == [
+        ("service unifié", float(D("20000.5") + D("2500"))),
+        ("groupement de commandes", float(D("123456.78") + D("9999.99")))]
     assert moyens.by_form(actions.drop("forme_juridique")) is None
     bilan = Bilan(ds, 2017)
-    assert "Par forme juridique : groupement de commandes" in moyens_text.section(bilan)
+    assert "Par forme juridique : service unifié" in moyens_text.section(bilan)
     assert "Forme juridique" in moyens_text.actions_table(bilan).columns
 
 
@@ -488,3 +492,246 @@ def test_import_of_a_cost_workbook_sheet(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     charged = moyens.charges_by_commune(load_dataset(folder), 2017)
     assert charged.select("code_insee", "cout_fonctionnement").rows() == [("59002", 234.56)]
+
+
+# ----------------------------------------------------------------- after the review of #19
+
+#: The actions above with legal forms, and OLD: deployed in 2015, abandoned on 30/06/2016.
+ACTIONS_FORMS = """\
+action_id,libelle,date_inscription,date_deploiement,domaine,forme_juridique,date_abandon
+CAM,Centrale d'achats,2015-06-19,2015-09-01,achats,groupement de commandes,
+RGPD,Service unifié RGPD,2015-06-19,2016-03-01,numérique,service unifié,
+ASS,Assurances,2016-01-01,2017-05-01,finances,,
+SIG,Information géographique,2016-01-01,2017-01-01,numérique,service commun,
+PDL,Permis de louer,2017-01-01,,habitat,,
+OLD,Ancienne action,2015-06-19,2015-09-01,achats,service commun,2016-06-30
+"""
+PARTICIPATIONS_OLD = PARTICIPATIONS + "59002,OLD,2015-09-01,2016-06-30\n"
+#: Amounts whose cents Polars would turn into 256.59000000000003 and the like: 59004 is
+#: charged 11 014,37 + 256,59 = 11 270,96 €; RGPD costs 6 900 € for 1 500 inhabitants, 4,60 €
+#: each. ASS gives no ETP.
+ROWS_PUBLISHED = [
+    "OLD;2015;;1;;1 000;;refacturation;",
+    "CAM;2016;;1;;50 000;;refacturation;",
+    "RGPD;2016;;0,5;;6 000;;mixte;",
+    "CAM;2017;;1;;51 352,02;;refacturation;au nombre d’habitants",
+    "CAM;2017;59002;;;256,59;;;",
+    "CAM;2017;59004;;;11 014,37;;;",
+    "RGPD;2017;;0,5;;6 900;;mixte;",
+    "ASS;2017;;;;1 000;;budget intercommunal;",
+    "ASS;2017;59004;;;256,59;;;",
+]
+
+
+def published_folder(folder: Path, rows: list[str] | None = None,
+                     participations: str = PARTICIPATIONS_OLD) -> Path:
+    moyens_folder(folder, ROWS_PUBLISHED if rows is None else rows)
+    (folder / "actions.csv").write_text(ACTIONS_FORMS, encoding="utf-8")
+    (folder / "participations.csv").write_text(participations, encoding="utf-8")
+    return folder
+
+
+def test_the_rules_of_design_are_those_of_the_data_model() -> None:
+    from datetime import date
+
+    from mutualisation.compute import indicators
+    from mutualisation.data import model
+
+    # One place for each rule: compute re-exports the data layer's expressions.
+    assert indicators.is_member is model.is_member and indicators.is_active is model.is_active
+    actions = pl.DataFrame({
+        "date_inscription": [date(2015, 1, 1)] * 4,
+        "date_deploiement": [date(2015, 6, 1), date(2015, 6, 1), None, date(2016, 1, 1)],
+        "date_abandon": [None, date(2016, 6, 30), None, None]})
+    ref = pl.lit(date(2016, 12, 31))
+    assert actions.select(model.is_deployed(ref)).to_series().to_list() == [
+        True, False, False, True]
+    assert actions.select(model.is_inscribed(ref)).to_series().to_list() == [
+        True, False, True, True]
+    spans = pl.DataFrame({
+        "date_debut": [date(2016, 3, 1), date(2015, 1, 1), date(2015, 1, 1), date(2017, 1, 1),
+                       date(2016, 5, 1)],
+        "date_fin": [date(2016, 4, 1), date(2016, 1, 1), date(2016, 1, 2), None,
+                     date(2016, 5, 1)]})
+    during = model.is_active_between(pl.lit(date(2016, 1, 1)), pl.lit(date(2016, 12, 31)))
+    # Active a month of 2016; ended on 1 January; active on 1 January; started after; a
+    # participation of no day.
+    assert spans.select(during).to_series().to_list() == [True, False, True, False, False]
+    assert spans.select(model.is_active_between(ref, ref)).to_series().to_list() == \
+        spans.select(model.is_active(ref)).to_series().to_list()
+
+
+def test_an_abandoned_action_is_no_longer_deployed_without_figures(tmp_path: Path) -> None:
+    folder = published_folder(tmp_path / "d")
+    ds = load_dataset(folder)
+    # 2016: CAM and RGPD have figures, OLD was abandoned on 30 June: nothing is missing.
+    assert moyens.indicators(ds, 2016)["actions_non_renseignees"] == 0
+    # 2017: SIG only (deployed, no row); OLD is neither listed nor « non renseigné ».
+    assert moyens.indicators(ds, 2017)["actions_non_renseignees"] == 1
+    assert "OLD" not in moyens.by_action(ds, 2017)["action_id"].to_list()
+    series = moyens.series(ds, [2015, 2016, 2017])
+    assert series["actions_non_renseignees"].to_list() == [1, 0, 1]  # 2015: CAM
+    text = describe(ds)
+    assert "2016 : 2 actions renseignées, 0 action déployée sans chiffres" in text
+    assert "2017 : 3 actions renseignées, 1 action déployée sans chiffres" in text
+    assert "pas de moyens renseignés" not in moyens_text.section(Bilan(ds, 2016))
+    table = moyens_text.actions_table(Bilan(ds, 2016))
+    assert "Ancienne action" not in table["Action"].to_list()
+
+
+@pytest.mark.parametrize(("end", "accepted"), [
+    ("2017-03-31", True),   # left the action during 2017: charged for its part of the year
+    ("2017-01-02", True),
+    ("2017-01-01", False),  # ended on 1 January: not active on any day of 2017
+    ("2016-06-30", False),
+])
+def test_a_commune_row_needs_a_participation_active_during_the_year(
+        tmp_path: Path, end: str, accepted: bool) -> None:
+    participations = PARTICIPATIONS.replace("59002,CAM,2015-09-01,", f"59002,CAM,2015-09-01,{end}")
+    folder = moyens_folder(tmp_path / "d", ["CAM;2017;;1;;1000;;;", "CAM;2017;59002;;;100;;;"])
+    (folder / "participations.csv").write_text(participations, encoding="utf-8")
+    if accepted:
+        charged = moyens.charges_by_commune(load_dataset(folder), 2017)
+        assert charged.select("code_insee", "cout_fonctionnement").rows() == [("59002", 100.0)]
+        return
+    with pytest.raises(DataError) as err:
+        load_dataset(folder)
+    assert str(err.value) == (
+        "moyens.csv, ligne 3, colonne « code_insee », valeur « 59002 » : la commune 59002 ne "
+        "participe pas à l’action CAM en 2017 (aucune participation active en 2017)")
+
+
+def test_the_section_agrees_with_the_actions_without_figures(tmp_path: Path) -> None:
+    one = moyens_text.section(Bilan.build(moyens_folder(tmp_path / "a"), 2017))
+    assert ("1 action déployée n’a pas de moyens renseignés (« non renseigné ») : elle n’est "
+            "pas comptée dans les totaux, ni comme zéro.") in one
+    # 2017 with CAM's row only: RGPD, ASS and SIG lack figures.
+    two = moyens_text.section(Bilan.build(moyens_folder(tmp_path / "b", ROWS[:4]), 2017))
+    assert ("3 actions déployées n’ont pas de moyens renseignés (« non renseigné ») : elles ne "
+            "sont pas comptées dans les totaux") in two
+
+
+def test_legal_forms_in_vocabulary_order_and_no_zero_for_an_unknown_etp(tmp_path: Path) -> None:
+    ds = load_dataset(published_folder(tmp_path / "d"))
+    bilan = Bilan(ds, 2017)
+    forms = bilan.moyens.forms
+    # The order of the section « Formes de mutualisation »: vocabulary, then « non renseignée ».
+    assert forms["forme_juridique"].to_list() == bilan.forms.filter(
+        pl.col("forme_juridique").is_in(forms["forme_juridique"].implode())
+    )["forme_juridique"].to_list() == ["service unifié", "groupement de commandes",
+                                       "non renseignée"]
+    text = moyens_text.section(bilan)
+    assert f"non renseignée : 1{NNBSP}000{NBSP}€." in text  # ASS: no ETP given, not « 0 ETP »
+    assert f"(0{NBSP}ETP)" not in text and f"service unifié : 6{NNBSP}900{NBSP}€ (0,5{NBSP}ETP)" \
+        in text
+    table = moyens_text.actions_table(bilan)
+    assert dict(zip(table["Action"], table["Forme juridique"], strict=True))["Assurances"] == \
+        "non renseignée"
+
+
+def test_key_figure_labels_are_key_figures_only(data: Path) -> None:
+    from mutualisation.compute.indicators import year_indicators
+    from mutualisation.present import labels
+
+    figures = year_indicators(load_dataset(data), 2017)
+    assert set(labels.KEY_FIGURES) <= set(figures)
+    assert labels.column_label("cout_fonctionnement") == "Coût de fonctionnement (€)"
+
+
+def test_check_says_a_windows_1252_encoding_of_populations_and_moyens(tmp_path: Path) -> None:
+    folder = moyens_folder(tmp_path / "d")
+    text = (folder / "moyens.csv").read_text(encoding="utf-8")
+    text = text.replace(NBSP, " ").replace(NNBSP, " ").replace("€", "EUR")
+    (folder / "moyens.csv").write_bytes(text.replace("au nombre", "réparti au nombre")
+                                        .encode("cp1252"))
+    (folder / "populations.csv").write_bytes(
+        "code_insee;annee;population;commentaire\n59001;2017;1210;recensement rénové\n"
+        .encode("cp1252"))
+    out = describe(load_dataset(folder))
+    assert "moyens          : 11 (moyens.csv, encodage : Windows-1252)" in out
+    assert "populations : 1 ligne, années 2017 à 2017 (populations.csv, encodage : " \
+        "Windows-1252)" in out
+
+
+def test_init_names_the_moyens_sheet(tmp_path: Path) -> None:
+    from mutualisation.data.init import WORKBOOK_FILE, init_data_folder
+
+    result = init_data_folder("248500415", tmp_path / "d")
+    said = "\n".join(result.lines)
+    assert "« actions » et « participations » à remplir, « moyens » facultative" in said
+    assert "la feuille facultative « moyens » : effectifs et coûts" in said
+    assert "moyens" in fastexcel.read_excel(str(tmp_path / "d" / WORKBOOK_FILE)).sheet_names
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 2017 report of :func:`published_folder` and the sheet of 59004."""
+    root = tmp_path_factory.mktemp("publie")
+    folder = published_folder(root / "data")
+    result = cli("report", "--year", "2017", "--data", folder, "--out", root / "out")
+    assert result.returncode == 0, result.stderr
+    sheet = cli("fiches", "--year", "2017", "--communes", "59004", "--data", folder,
+                "--out", root / "out")
+    assert sheet.returncode == 0, sheet.stderr
+    return root / "out" / "2017"
+
+
+def test_published_amounts_are_the_shortest_decimals(published: Path) -> None:
+    files = {name: (published / name).read_text(encoding="utf-8") for name in (
+        "indicators.json", "tables/moyens.csv", "tables/moyens_communes.csv",
+        "tables/moyens_series.csv", "donnees/moyens.csv", "fiches/59004/indicators.json",
+        "fiches/59004/tables/finance.csv")}
+    for name, text in files.items():
+        assert not re.search(r"\d\.\d{5,}", text), name  # 256.59000000000003 and the like
+    assert json.loads(files["fiches/59004/indicators.json"])["cout_impute"] == 11270.96
+    assert '"cout_impute": 11270.96,' in files["fiches/59004/indicators.json"]
+    assert "CAM,Centrale d'achats,256.59," in files["tables/moyens_communes.csv"]
+    assert "CAM,2017,,1.0,,51352.02," in files["donnees/moyens.csv"]
+    rgpd = [line for line in files["tables/moyens.csv"].splitlines() if line.startswith("RGPD")]
+    assert rgpd[0].endswith(",1500,4.6")
+    figures = json.loads(files["indicators.json"])["moyens"]
+    assert figures["cout_fonctionnement"] == 59252.02 and figures["actions_non_renseignees"] == 1
+
+
+def test_the_datapackage_describes_and_constrains_the_moyens(published: Path,
+                                                             tmp_path: Path) -> None:
+    import shutil
+
+    frictionless = pytest.importorskip("frictionless")
+    report = frictionless.validate(published / "datapackage.json")
+    assert report.valid, report.flatten(["type", "message"])[:5]
+    package = json.loads((published / "datapackage.json").read_text(encoding="utf-8"))
+    resources = {r["name"]: r for r in package["resources"]}
+    for name in ("bilan-formes_juridiques", "bilan-moyens", "bilan-moyens_communes",
+                 "bilan-moyens_series"):
+        assert resources[name]["title"].startswith("Bilan : "), name
+        assert resources[name]["description"] != "Table du bilan.", name
+    fields = {f["name"]: f for f in resources["moyens"]["schema"]["fields"]}
+    assert fields["action_id"]["constraints"]["required"] is True
+    assert fields["annee"]["constraints"]["required"] is True
+    assert fields["economies"]["constraints"]["minimum"] == 0
+    copy = tmp_path / "2017"
+    shutil.copytree(published, copy)
+    kept = copy / "donnees" / "moyens.csv"
+    kept.write_text(kept.read_text(encoding="utf-8") + "SIG,2017,,,,,-5.0,,\n"
+               ",2016,,1.0,,,,,\nSIG,,,2.0,,,,,\n",
+                    encoding="utf-8")
+    for resource in package["resources"]:
+        resource.pop("hash")
+        resource.pop("bytes")
+    (copy / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
+    errors = frictionless.validate(copy / "datapackage.json").flatten(["type", "fieldName"])
+    assert ["constraint-error", "economies"] in errors
+    assert ["constraint-error", "action_id"] in errors
+    assert ["constraint-error", "annee"] in errors
+
+
+def test_diff_names_the_file_and_line_of_a_moyens_change(published: Path, tmp_path: Path) -> None:
+    rows = [row.replace("CAM;2017;59002;;;256,59", "CAM;2017;59002;;;256,58")
+            for row in ROWS_PUBLISHED]
+    changed = published_folder(tmp_path / "d", rows)
+    result = cli("diff", "--depuis", published, "--data", changed)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        "  modifiée — moyens.csv, ligne 6 : CAM, 2017, Beta (59002) : cout_fonctionnement "
+        "256.59 → 256.58")

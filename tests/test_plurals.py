@@ -143,10 +143,37 @@ def test_no_text_agrees_by_hand() -> None:
                     and re.search(r"[a-zé]\(s\)", node.value):
                 found.append(f"{path.name}:{node.lineno}: {node.value}")
             if (isinstance(node, ast.IfExp) and isinstance(node.test, ast.Compare)
-                    and all(isinstance(v, ast.Constant) and isinstance(v.value, str)
-                            and re.search(r"[a-zé]", v.value)
-                            for v in (node.body, node.orelse))
+                    and _forms(node.body, node.orelse)
                     and any(isinstance(c, ast.Constant) and c.value in (1, 2)
                             for c in node.test.comparators)):
                 found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
     assert found == []
+
+
+def _wordy(node: ast.expr, letters: int = 1) -> bool:
+    """A text with words: a string, an f-string with a word of 3 letters at least (not an
+    ordinal such as ``f"{n}e"``)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and bool(
+            re.search(rf"[a-zé]{{{letters},}}", node.value))
+    return isinstance(node, ast.JoinedStr) and any(_wordy(part, 3) for part in node.values)
+
+
+def _forms(body: ast.expr, orelse: ast.expr) -> bool:
+    """Two texts with words, or the two forms of a pair (``forms[0]``, ``forms[1]``)."""
+    if _wordy(body) and _wordy(orelse):
+        return True
+    return all(isinstance(v, ast.Subscript) and isinstance(v.slice, ast.Constant)
+               and v.slice.value in (0, 1) for v in (body, orelse))
+
+
+def test_the_scan_finds_agreements_by_hand() -> None:
+    """The scan above catches the forms the review of issue 19 found."""
+    for source in ('x = "l’action" if n == 1 else f"les {n} actions"',
+                   'x = forms[0] if n < 2 else forms[1]', 'x = "une" if n == 1 else "des"'):
+        node = ast.parse(source).body[0].value
+        assert isinstance(node, ast.IfExp) and _forms(node.body, node.orelse)
+    listing = ast.parse('x = texts[0] if len(texts) == 1 else f"{texts[0]} et {texts[1]}"')
+    assert not _forms(listing.body[0].value.body, listing.body[0].value.orelse)
+    ordinal = ast.parse('x = "1re" if n == 1 else f"{n}e"').body[0].value
+    assert not _forms(ordinal.body, ordinal.orelse)

@@ -10,6 +10,8 @@ inclusive, following the "Definitions" of DESIGN.md:
   during* the year when ``date_deploiement`` falls in that year;
 - a participation is *active* at D when ``date_debut <= D`` and (``date_fin``
   is null or ``date_fin > D``);
+- an action with a ``date_abandon`` on or before D is neither inscribed nor deployed at D
+  (the expressions of these rules are in :mod:`mutualisation.data.model`, one place for all);
 - the *number of actions* of a member commune counts the distinct actions
   deployed at D in which it has an active participation;
 - *mergers*: when a commune leaves with a ``code_successeur``, its participations
@@ -38,7 +40,14 @@ from typing import Any
 import polars as pl
 
 from mutualisation.data.mergers import with_mergers
-from mutualisation.data.model import Dataset, reference_date
+from mutualisation.data.model import (
+    Dataset,
+    is_active,
+    is_deployed,
+    is_inscribed,
+    is_member,
+    reference_date,
+)
 from mutualisation.data.parameters import DEFAULT_THRESHOLDS
 
 #: Label of actions whose ``domaine`` is empty.
@@ -97,38 +106,10 @@ def _check_thresholds(thresholds: Iterable[int]) -> list[int]:
 
 
 # --------------------------------------------------------------------------
-# Definitions as expressions (``ref`` is the reference date D)
+# Definitions as expressions: is_member, is_inscribed, is_deployed and is_active are those of
+# :mod:`mutualisation.data.model` (the data layer checks with them too), imported above and
+# importable from here.
 # --------------------------------------------------------------------------
-
-
-def is_member(ref: pl.Expr) -> pl.Expr:
-    """A commune is a member at ``ref``: joined on or before, not left on or before."""
-    left = pl.col("date_sortie")
-    return (pl.col("date_adhesion") <= ref) & (left.is_null() | (left > ref))
-
-
-def _stands(ref: pl.Expr) -> pl.Expr:
-    """An action has not left the schéma at ``ref``: no ``date_abandon``, or a later one."""
-    abandoned = pl.col("date_abandon")
-    return abandoned.is_null() | (abandoned > ref)
-
-
-def _is_inscribed(ref: pl.Expr) -> pl.Expr:
-    """An action is inscribed at ``ref`` (and not abandoned on or before it)."""
-    return (pl.col("date_inscription") <= ref) & _stands(ref)
-
-
-def _is_deployed(ref: pl.Expr) -> pl.Expr:
-    """An action is deployed at ``ref`` (never null: False when not deployed), and not
-    abandoned on or before it."""
-    deployed = pl.col("date_deploiement")
-    return deployed.is_not_null() & (deployed <= ref) & _stands(ref)
-
-
-def is_active(ref: pl.Expr) -> pl.Expr:
-    """A participation is active at ``ref``: started on or before, not ended on or before."""
-    end = pl.col("date_fin")
-    return (pl.col("date_debut") <= ref) & (end.is_null() | (end > ref))
 
 
 def _in_year(column: str, year: pl.Expr) -> pl.Expr:
@@ -203,12 +184,12 @@ def _actions_by_year(ds: Dataset, years: pl.LazyFrame) -> pl.LazyFrame:
         ds.actions.lazy()
         .select("action_id", "domaine", "date_inscription", "date_deploiement", "date_abandon")
         .join(years, how="cross")
-        .filter(_is_inscribed(ref))
+        .filter(is_inscribed(ref))
         .select(
             _YEAR,
             "action_id",
             "domaine",
-            _is_deployed(ref).alias("deployee"),
+            is_deployed(ref).alias("deployee"),
             _in_year("date_deploiement", pl.col(_YEAR)).alias("deployee_annee"),
         )
     )

@@ -21,9 +21,8 @@ from typing import Any
 import polars as pl
 
 from mutualisation.compute import population
-from mutualisation.compute.indicators import is_active, is_member
 from mutualisation.data.mergers import with_mergers
-from mutualisation.data.model import Dataset, reference_date
+from mutualisation.data.model import Dataset, is_active, is_deployed, is_member, reference_date
 
 #: Label of actions without a ``moyens`` row, and of rows without a financing mode.
 NOT_GIVEN = "non renseigné"
@@ -39,12 +38,20 @@ def _scaled(column: str) -> pl.Expr:
     return (pl.col(column) * _SCALE[column]).round(0).cast(pl.Int64)
 
 
+def _unscaled(total: pl.Expr, scale: int = 100) -> pl.Expr:
+    """A sum of cents (hundredths) back to euros (units): rounded to 2 decimals, because
+    Polars divides by a constant as it multiplies by its inverse (25659 / 100 would be
+    256.59000000000003 in the published files)."""
+    return (total / scale).round(2)
+
+
 def _sums() -> list[pl.Expr]:
     """Exact sums of the figures (null when every value summed is null)."""
     out = []
     for column in FIGURES:
         total = pl.when(pl.col(column).is_not_null().any()).then(_scaled(column).sum())
-        out.append((total if _SCALE[column] == 1 else total / _SCALE[column]).alias(column))
+        out.append((total if _SCALE[column] == 1 else _unscaled(total, _SCALE[column]))
+                   .alias(column))
     return out
 
 
@@ -65,9 +72,8 @@ def commune_rows(ds: Dataset) -> pl.DataFrame:
 
 
 def _deployed(ds: Dataset, year: int) -> pl.DataFrame:
-    ref = reference_date(year)
-    deployed = pl.col("date_deploiement")
-    return ds.actions.filter(deployed.is_not_null() & (deployed <= ref))
+    """The actions deployed at D of ``year`` (an abandoned action no longer is)."""
+    return ds.actions.filter(is_deployed(pl.lit(reference_date(year))))
 
 
 def populations(ds: Dataset, year: int) -> pl.DataFrame | None:
@@ -95,7 +101,7 @@ def per_inhabitant(cost: pl.Expr, population: pl.Expr) -> pl.Expr:
     cents = (cost * 100).round(0).cast(pl.Int64)
     pop = population.cast(pl.Int64)
     rounded = (cents * 2 + pop) // (pop * 2)
-    return pl.when(pop > 0).then(rounded / 100)
+    return pl.when(pop > 0).then(_unscaled(rounded))
 
 
 def covered_population(ds: Dataset, year: int, action_ids: list[str],
@@ -136,11 +142,14 @@ def by_action(ds: Dataset, year: int, pops: pl.DataFrame | None = None) -> pl.Da
     ).sort("action_id")
 
 
-def _grouped(actions: pl.DataFrame, key: str) -> pl.DataFrame:
+def _grouped(actions: pl.DataFrame, key: str, missing: str = NOT_GIVEN,
+             order: pl.Expr | None = None) -> pl.DataFrame:
+    """The actions with figures summed per value of ``key`` (``missing`` for an empty one),
+    sorted by ``order`` (default: ``key``)."""
     given = actions.filter(pl.col("renseigne"))
-    return (given.with_columns(pl.col(key).fill_null(NOT_GIVEN))
+    return (given.with_columns(pl.col(key).fill_null(missing))
             .group_by(key).agg(pl.len().cast(pl.Int64).alias("actions"), *_sums())
-            .sort(key))
+            .sort(pl.col(key) if order is None else order))
 
 
 def by_mode(actions: pl.DataFrame) -> pl.DataFrame:
@@ -150,12 +159,13 @@ def by_mode(actions: pl.DataFrame) -> pl.DataFrame:
 
 
 def by_form(actions: pl.DataFrame) -> pl.DataFrame | None:
-    """Per legal form, over the actions with figures; None when the data gives no legal form
-    (no ``forme_juridique`` column, or one left empty)."""
+    """Per legal form, over the actions with figures, in the order of the legal forms'
+    section (:func:`population.form_order`, « non renseignée » last); None when the data
+    gives no legal form (no ``forme_juridique`` column, or one left empty)."""
     if ("forme_juridique" not in actions.columns
             or actions["forme_juridique"].is_not_null().sum() == 0):
         return None
-    return _grouped(actions, "forme_juridique")
+    return _grouped(actions, "forme_juridique", population.NO_FORM, population.form_order())
 
 
 def totals(actions: pl.DataFrame, pops: pl.DataFrame | None, ds: Dataset,
@@ -207,7 +217,7 @@ def charges_by_commune(ds: Dataset, year: int) -> pl.DataFrame:
     return (rows.group_by("code_insee", "nom")
             .agg(pl.len().cast(pl.Int64).alias("actions"),
                  pl.when(pl.col("cout_fonctionnement").is_not_null().any())
-                 .then(_scaled("cout_fonctionnement").sum() / 100).alias("cout_fonctionnement"))
+                 .then(_unscaled(_scaled("cout_fonctionnement").sum())).alias("cout_fonctionnement"))
             .sort("code_insee"))
 
 
@@ -239,7 +249,7 @@ def commune_series(ds: Dataset, code_insee: str, years: list[int]) -> pl.DataFra
     summed = rows.group_by("annee").agg(
         pl.len().cast(pl.Int64).alias("actions"),
         pl.when(pl.col("cout_fonctionnement").is_not_null().any())
-        .then(_scaled("cout_fonctionnement").sum() / 100).alias("cout_fonctionnement"))
+        .then(_unscaled(_scaled("cout_fonctionnement").sum())).alias("cout_fonctionnement"))
     frame = pl.DataFrame({"annee": years}, schema={"annee": pl.Int64})
     return (frame.join(summed, on="annee", how="left")
             .with_columns(pl.col("actions").fill_null(0))

@@ -129,6 +129,15 @@ def reach_by_action(dataset: Dataset, year: int) -> pl.DataFrame:
     )
 
 
+def form_order(column: str = "forme_juridique") -> pl.Expr:
+    """The rank of a legal form (``column``, nulls given as :data:`NO_FORM`) to sort by: the
+    order of the vocabulary (services first, « autre » last), then the actions without a
+    form — the one order of every table, chart and object grouped by legal form."""
+    return pl.col(column).replace_strict(
+        [*FORMES_JURIDIQUES, NO_FORM], list(range(len(FORMES_JURIDIQUES) + 1)),
+        return_dtype=pl.Int64)
+
+
 def by_form(dataset: Dataset, year: int) -> pl.DataFrame:
     """Per legal form of the actions inscribed at D, in the order of
     :data:`~mutualisation.data.vocabulary.FORMES_JURIDIQUES` (« non renseignée » last):
@@ -156,11 +165,7 @@ def by_form(dataset: Dataset, year: int) -> pl.DataFrame:
     out = (
         counts.join(communes, on="forme_juridique", how="left")
         .with_columns(pl.col("communes").fill_null(0), pl.col("population").fill_null(0))
-        # In the order of the vocabulary (services first, « autre » last), then the actions
-        # without a form: the order reports use for the legal instruments.
-        .sort(pl.col("forme_juridique").replace_strict(
-            [*FORMES_JURIDIQUES, NO_FORM], list(range(len(FORMES_JURIDIQUES) + 1)),
-            return_dtype=pl.Int64))
+        .sort(form_order())
     )
     if not known(members):
         out = out.with_columns(pl.lit(None, pl.Int64).alias("population"))

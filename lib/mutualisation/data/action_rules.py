@@ -98,8 +98,6 @@ def summary_lines(dataset: Dataset) -> list[str]:
     if populations is not None:
         years = (f", années {populations['annee'].min()} à {populations['annee'].max()}"
                  if populations.height else "")
-        source = dataset.sources.get("populations")
-        where = f" ({source.name})" if source is not None else ""
         lines.append(f"  populations : {plural(populations.height, 'ligne', 'lignes')}{years}"
-                     f"{where}")
+                     f"{dataset.source_note('populations')}")
     return lines

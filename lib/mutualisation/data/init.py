@@ -36,7 +36,7 @@ import polars as pl
 
 from mutualisation.config import METADATA_FILE, OUTLINES_FILE
 from mutualisation.data import reference
-from mutualisation.data.model import SCHEMAS, Dataset
+from mutualisation.data.model import SCHEMAS, Dataset, is_member
 from mutualisation.data.template import write_template
 from mutualisation.data.validate import load_dataset
 from mutualisation.files import os_reason, write_json
@@ -92,7 +92,8 @@ class InitResult:
               zip(self.files, self.details, strict=True)),
             *self.notes,
             f"Étape suivante : remplir les feuilles « actions » et « participations » de "
-            f"{WORKBOOK_FILE}, puis « mutualisation check --data {self.folder} ».",
+            f"{WORKBOOK_FILE} (et, si besoin, la feuille facultative « moyens » : effectifs et "
+            f"coûts), puis « mutualisation check --data {self.folder} ».",
         ]
 
 
@@ -201,8 +202,7 @@ def _write(staging: Path, match: reference.EpciMatch, schema_adopted: date | Non
         communes = _members_since(communes, members_since)
     years = _years(schema_adopted, members_since)
     last = date(reference.snapshot_years()[-1], 1, 1)
-    members = communes.filter(pl.col("date_adhesion") <= last,
-                              pl.col("date_sortie").is_null() | (pl.col("date_sortie") > last))
+    members = communes.filter(is_member(pl.lit(last)))
     merged = communes.filter(pl.col("code_successeur").is_not_null())
     withdrawn = communes.filter(pl.col("date_sortie").is_not_null()
                                 & pl.col("code_successeur").is_null())
@@ -247,7 +247,8 @@ def _write(staging: Path, match: reference.EpciMatch, schema_adopted: date | Non
 
     write_template(staging / WORKBOOK_FILE, _empty_dataset(communes, years),
                    tables=("actions", "participations"))
-    details.append("feuilles « actions » et « participations » à remplir")
+    details.append("feuilles « actions » et « participations » à remplir, « moyens » "
+                   "facultative")
 
     if match.note:
         notes.insert(0, match.note)

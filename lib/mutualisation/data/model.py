@@ -100,7 +100,60 @@ class Dataset:
         """Every year the data covers, in order."""
         return list(range(self.first_year, self.last_year + 1))
 
+    def source_note(self, table: str) -> str:
+        """Where ``table`` was read from, as ``mutualisation check`` says it after its count:
+        `` (moyens.csv)``, or for a CSV with the encoding detected, `` (moyens.csv, encodage :
+        Windows-1252)`` — a file read as Windows-1252 when meant as UTF-8 shows here first;
+        '' for a table the folder does not have."""
+        source = self.sources.get(table)
+        if source is None:
+            return ""
+        encoding = self.encodings.get(table)
+        return f" ({source.name}, encodage : {encoding})" if encoding else f" ({source.name})"
+
 
 def reference_date(year: int) -> date:
     """The reference date D of a year: 31 December, inclusive."""
     return date(year, 12, 31)
+
+
+# The definitions of DESIGN.md (« Definitions ») as Polars expressions, in one place for every
+# layer: ``ref`` is a date expression (the reference date D, or a column of them).
+
+
+def is_member(ref: pl.Expr) -> pl.Expr:
+    """A commune is a member at ``ref``: joined on or before, not left on or before."""
+    left = pl.col("date_sortie")
+    return (pl.col("date_adhesion") <= ref) & (left.is_null() | (left > ref))
+
+
+def _stands(ref: pl.Expr) -> pl.Expr:
+    """An action has not left the schéma at ``ref``: no ``date_abandon``, or a later one."""
+    abandoned = pl.col("date_abandon")
+    return abandoned.is_null() | (abandoned > ref)
+
+
+def is_inscribed(ref: pl.Expr) -> pl.Expr:
+    """An action is inscribed at ``ref`` (and not abandoned on or before it)."""
+    return (pl.col("date_inscription") <= ref) & _stands(ref)
+
+
+def is_deployed(ref: pl.Expr) -> pl.Expr:
+    """An action is deployed at ``ref`` (never null: False when not deployed), and not
+    abandoned on or before it."""
+    deployed = pl.col("date_deploiement")
+    return deployed.is_not_null() & (deployed <= ref) & _stands(ref)
+
+
+def is_active(ref: pl.Expr) -> pl.Expr:
+    """A participation is active at ``ref``: started on or before, not ended on or before."""
+    end = pl.col("date_fin")
+    return (pl.col("date_debut") <= ref) & (end.is_null() | (end > ref))
+
+
+def is_active_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
+    """A participation is active at some date from ``start`` to ``end`` (inclusive): it starts
+    on or before ``end`` and ends after both its start and ``start`` (:func:`is_active` on at
+    least one of those days; ``is_active_between(d, d)`` is ``is_active(d)``)."""
+    began, ended = pl.col("date_debut"), pl.col("date_fin")
+    return (began <= end) & (ended.is_null() | (ended > pl.max_horizontal(began, start)))

@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from mutualisation.data.mergers import with_mergers
-from mutualisation.data.model import Dataset, reference_date
+from mutualisation.data.model import Dataset, is_active_between, is_deployed, reference_date
 from mutualisation.data.parameters import INSEE_PATTERN
 from mutualisation.data.problems import Problem, shown
 from mutualisation.data.read import LINE, RawTable, TableSource, find_source, read_table
@@ -73,8 +73,10 @@ def number_text(column: str) -> pl.Expr:
 
 def _decimal(column: str) -> pl.Expr:
     text = number_text(column)
+    # Rounded again after the division: Polars divides by a constant as it multiplies by
+    # its inverse, which would keep 0.1 + 0.2-like noise in the published files.
     return pl.when(text.str.contains(_NUMBER)).then(
-        text.cast(pl.Float64, strict=False).mul(100).round(0).truediv(100))
+        text.cast(pl.Float64, strict=False).mul(100).round(0).truediv(100).round(2))
 
 
 def _integer(column: str) -> pl.Expr:
@@ -173,7 +175,8 @@ def _references(typed: pl.DataFrame, label: str, communes: pl.DataFrame,
                 actions: pl.DataFrame, participations: pl.DataFrame,
                 first_year: int, last_year: int) -> list[Problem]:
     """Rules relating a row to the other tables: known action and commune, a year of the
-    data, an active participation of the commune in the action on 31 December."""
+    data, a participation of the commune in the action active at some date of that year (a
+    commune that left the action during the year was charged for its part of it)."""
     problems = _rows(typed.filter(pl.col("action_id").is_not_null()
                                   & ~pl.col("action_id").is_in(actions["action_id"].implode())),
                      label, "action_id", "action absente de la table actions")
@@ -191,15 +194,14 @@ def _references(typed: pl.DataFrame, label: str, communes: pl.DataFrame,
         years = rows.select(pl.col("annee").unique())
         active = (
             with_mergers(communes, participations).join(years, how="cross")
-            .filter(pl.col("date_debut") <= pl.date(pl.col("annee"), 12, 31),
-                    pl.col("date_fin").is_null()
-                    | (pl.col("date_fin") > pl.date(pl.col("annee"), 12, 31)))
+            .filter(is_active_between(pl.date(pl.col("annee"), 1, 1),
+                                      pl.date(pl.col("annee"), 12, 31)))
             .select("annee", "code_insee", "action_id").unique()
         )
         outside = rows.join(active, on=["annee", "code_insee", "action_id"], how="anti").sort(LINE)
         problems += [
-            Problem(label, f"la commune {code} ne participe pas à l’action {action} au "
-                    f"{reference_date(year):%d/%m/%Y} (aucune participation active)",
+            Problem(label, f"la commune {code} ne participe pas à l’action {action} en {year} "
+                    f"(aucune participation active en {year})",
                     line=line, column="code_insee", value=raw)
             for line, code, action, year, raw in
             outside.select(LINE, "code_insee", "action_id", "annee", "__raw_code_insee")
@@ -247,24 +249,26 @@ def _sums(typed: pl.DataFrame, label: str) -> list[Problem]:
 
 def load_moyens(folder: Path, sheets: dict[Path, list[str]], communes: pl.DataFrame,
                 actions: pl.DataFrame, participations: pl.DataFrame, first_year: int,
-                last_year: int) -> tuple[pl.DataFrame | None, Path | None, list[Problem]]:
-    """The validated table (None when the folder has none), the file it was read from, and
-    the problems found. ``communes``, ``actions``, ``participations`` are the validated
-    tables; years must lie from ``first_year`` to ``last_year``."""
+                last_year: int,
+                ) -> tuple[pl.DataFrame | None, Path | None, list[Problem], str | None]:
+    """The validated table (None when the folder has none), the file it was read from, the
+    problems found and, for a CSV, the encoding it was decoded with (``check`` says it).
+    ``communes``, ``actions``, ``participations`` are the validated tables; years must lie
+    from ``first_year`` to ``last_year``."""
     source = find(folder, sheets)
     if source is None:
-        return None, None, []
+        return None, None, [], None
     if isinstance(source, Problem):
-        return None, None, [source]
+        return None, None, [source], None
     raw = read_table(source, TABLE)
     if isinstance(raw, list):
-        return None, source.path, raw
+        return None, source.path, raw, None
     frame, problems = check_rows(raw, communes, actions, participations, first_year, last_year)
     if problems:
-        return None, source.path, problems
+        return None, source.path, problems, raw.encoding
     if frame is None or frame.is_empty():  # a template's sheet not filled yet: no table
-        return None, None, []
-    return frame, source.path, []
+        return None, None, [], None
+    return frame, source.path, [], raw.encoding
 
 
 def check_rows(raw: RawTable, communes: pl.DataFrame, actions: pl.DataFrame,
@@ -285,22 +289,29 @@ def check_rows(raw: RawTable, communes: pl.DataFrame, actions: pl.DataFrame,
             [])
 
 
+def with_lines(raw: RawTable) -> pl.DataFrame | None:
+    """The rows of a ``moyens`` table read as text, typed as the data set has them, with the
+    line of each row in its file (column ``LINE``): what ``mutualisation diff`` quotes. None
+    when a required column is missing."""
+    typed = _typed(raw)[0]
+    return None if typed is None else typed.select(*SCHEMA, LINE)
+
+
 def summary(dataset: Dataset) -> list[str]:
     """What ``mutualisation check`` says of the table: years covered, actions with and
     without figures, totals of each year (none without the table)."""
     moyens = dataset.moyens
     if moyens is None:
         return []
-    source = dataset.sources.get(TABLE)
     own = moyens.filter(pl.col("code_insee").is_null())
     years = sorted(moyens["annee"].unique().to_list())
-    lines = [f"  {TABLE:<16}: {moyens.height}" + (f" ({source.name})" if source else "")]
+    lines = [f"  {TABLE:<16}: {moyens.height}{dataset.source_note(TABLE)}"]
     if not years:
         return lines
     lines.append(f"    années renseignées : {', '.join(map(str, years))}")
     for year in years:
         rows = own.filter(pl.col("annee") == year)
-        deployed = dataset.actions.filter(pl.col("date_deploiement") <= reference_date(year))
+        deployed = dataset.actions.filter(is_deployed(pl.lit(reference_date(year))))
         missing = deployed.join(rows, on="action_id", how="anti").height
         # Exact sums (cents); a figure no row gives is left out, not said to be zero.
         sums = rows.select(pl.when(pl.col(c).is_not_null().any())

@@ -13,6 +13,7 @@ report, and ``mutualisation diff --depuis OUT/2019`` compares with it.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,16 @@ def write_snapshot(dataset: Dataset, report: Path) -> dict[str, str]:
     return {f"{SNAPSHOT_DIR}/{path.name}": sha256(path) for path in sorted(folder.iterdir())}
 
 
+def _checked(raw: RawTable) -> pl.DataFrame | None:
+    return check_table(raw)[0]
+
+
+#: How each known table is typed with its lines: the tables of ``SCHEMAS`` by the common
+#: checks, ``moyens`` by its own module.
+_LOCATORS: dict[str, Callable[[RawTable], pl.DataFrame | None]] = {
+    **dict.fromkeys(SCHEMAS, _checked), moyens.TABLE: moyens.with_lines}
+
+
 @dataclass(frozen=True)
 class LocatedTable:
     """A validated table with the line of each row in its file (column ``LINE``)."""
@@ -74,33 +85,13 @@ def located_tables(folder: Path) -> dict[str, LocatedTable]:
     dataset = load_dataset(folder)
     located = {}
     for name, frame in dataset_tables(dataset).items():
-        found = (_located_moyens(folder, frame) if name == moyens.TABLE
-                 else _located(folder, name, frame))
-        if found is None:
+        source = find_source(folder, name) if name in _LOCATORS else None
+        raw = read_table(source, name) if isinstance(source, TableSource) else None
+        typed = _LOCATORS[name](raw) if isinstance(raw, RawTable) else None
+        if typed is None:
             label = dataset.sources[name].name if name in dataset.sources else name
-            found = LocatedTable(label, frame.with_columns(pl.lit(None, pl.Int64).alias(LINE)))
-        located[name] = found
+            located[name] = LocatedTable(label, frame.with_columns(pl.lit(None, pl.Int64)
+                                                                   .alias(LINE)))
+            continue
+        located[name] = LocatedTable(raw.label, typed.select(*frame.columns, LINE))
     return located
-
-
-def _located(folder: Path, name: str, frame: pl.DataFrame) -> LocatedTable | None:
-    """A table of :data:`SCHEMAS` read again with its lines (None: not one of them)."""
-    source = find_source(folder, name) if name in SCHEMAS else None
-    raw = read_table(source, name) if isinstance(source, TableSource) else None
-    typed = check_table(raw)[0] if isinstance(raw, RawTable) else None
-    if typed is None:
-        return None
-    return LocatedTable(raw.label, typed.select(*frame.columns, LINE))
-
-
-def _located_moyens(folder: Path, frame: pl.DataFrame) -> LocatedTable | None:
-    """The validated ``moyens`` table with the line of each row, typed by its own module and
-    matched on the row's key (action, year, commune: unique in a valid table)."""
-    source = find_source(folder, moyens.TABLE)
-    raw = read_table(source, moyens.TABLE) if isinstance(source, TableSource) else None
-    typed = moyens._typed(raw)[0] if isinstance(raw, RawTable) else None
-    if typed is None:
-        return None
-    key = ["action_id", "annee", "code_insee"]
-    return LocatedTable(raw.label, frame.join(typed.select(*key, LINE), on=key, how="left",
-                                              nulls_equal=True, maintain_order="left"))

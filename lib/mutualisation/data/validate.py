@@ -467,7 +467,7 @@ def load_dataset(folder: str | Path) -> Dataset:
     frames = {t: typed[t].select(pl.exclude(LINE, r"^__raw_.*$")) for t in TABLES}
     first = meta.first_year if meta.first_year is not None else first
     last = meta.last_year if meta.last_year is not None else last
-    moyens, moyens_path = _moyens(folder, sheets, frames, first, last)
+    moyens, moyens_path, moyens_encoding = _moyens(folder, sheets, frames, first, last)
     if moyens_path is not None:
         sources["moyens"] = moyens_path
     return Dataset(
@@ -481,7 +481,8 @@ def load_dataset(folder: str | Path) -> Dataset:
         sources=sources,
         encodings={t: raw.encoding for t, raw in raws.items() if raw.encoding is not None}
         | ({population_table.TABLE: populations_raw.encoding}
-           if populations_raw is not None and populations_raw.encoding else {}),
+           if populations_raw is not None and populations_raw.encoding else {})
+        | ({"moyens": moyens_encoding} if moyens_encoding else {}),
         years_declared=meta.first_year is not None,
         members_since=meta.members_since,
         populations=None if populations is None else populations.select(
@@ -491,15 +492,17 @@ def load_dataset(folder: str | Path) -> Dataset:
 
 
 def _moyens(folder: Path, sheets: dict[Path, list[str]], frames: dict[str, pl.DataFrame],
-            first: int, last: int) -> tuple[pl.DataFrame | None, Path | None]:
-    """The optional ``moyens`` table, checked against the valid tables (raises DataError)."""
+            first: int, last: int) -> tuple[pl.DataFrame | None, Path | None, str | None]:
+    """The optional ``moyens`` table, checked against the valid tables (raises DataError),
+    the file it was read from and, for a CSV, its encoding."""
     from mutualisation.data.moyens import load_moyens
 
-    moyens, path, problems = load_moyens(folder, sheets, frames["communes"], frames["actions"],
-                                         frames["participations"], first, last)
+    moyens, path, problems, encoding = load_moyens(
+        folder, sheets, frames["communes"], frames["actions"], frames["participations"],
+        first, last)
     if problems:
         raise DataError(problems)
-    return moyens, path
+    return moyens, path, encoding
 
 
 def check_year(dataset: Dataset, year: int) -> None:
@@ -520,15 +523,7 @@ def describe(dataset: Dataset) -> str:
     flag = " (données illustratives)" if dataset.illustrative else ""
 
     def count(table: str) -> str:
-        # Where each table was read from, and for a CSV the encoding assumed: a file
-        # read as Windows-1252 when it was meant as UTF-8 shows here first.
-        line = f"  {table:<16}: {getattr(dataset, table).height}"
-        source = dataset.sources.get(table)
-        if source is None:
-            return line
-        encoding = dataset.encodings.get(table)
-        return line + (f" ({source.name}, encodage : {encoding})" if encoding
-                       else f" ({source.name})")
+        return f"  {table:<16}: {getattr(dataset, table).height}{dataset.source_note(table)}"
 
     return "\n".join([
         f"Données valides{flag}",

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from mutualisation.config import DATAPACKAGE_FILE, SNAPSHOT_DIR
+from mutualisation.data import moyens
 from mutualisation.data.model import REQUIRED, Dataset
 from mutualisation.data.vocabulary import FORMES_JURIDIQUES, MODES_FINANCEMENT
 from mutualisation.files import sha256, write_json
@@ -118,7 +119,23 @@ REPORT_TABLES: dict[str, tuple[str, str]] = {
     "mouvements": ("Bilan : adhésions et sorties", "Communes entrées ou sorties dans "
                    "l’année."),
     "series": ("Bilan : séries", "Les chiffres clés de chaque année depuis la première."),
+    "formes_juridiques": ("Bilan : formes juridiques", "Actions inscrites et déployées, "
+                          "communes participantes et leur population, par forme juridique "
+                          "de mutualisation."),
+    "moyens": ("Bilan : moyens et coûts", "Chaque action déployée ou chiffrée dans l’année : "
+               "ETP, agents transférés, coût de fonctionnement, économies, mode de financement "
+               "et coût par habitant couvert (« non renseigné » : action sans chiffres)."),
+    "moyens_communes": ("Bilan : ce que financent les communes", "La part du coût de chaque "
+                        "action imputée à chaque commune dans l’année."),
+    "moyens_series": ("Bilan : séries des moyens", "Les totaux des moyens de chaque année et "
+                      "leur évolution depuis l’année précédente."),
 }
+
+#: Required columns of the input tables read by their own module (optional tables).
+_OPTIONAL_REQUIRED: dict[str, tuple[str, ...]] = {moyens.TABLE: moyens.REQUIRED}
+
+#: Columns whose values validation keeps positive or zero.
+_NOT_NEGATIVE: tuple[str, ...] = ("population", *moyens.PARTS)
 
 
 def _type(dtype: pl.DataType) -> dict[str, Any]:
@@ -139,7 +156,8 @@ def _input_field(table: str, name: str, dtype: pl.DataType) -> dict[str, Any]:
     field: dict[str, Any] = {"name": name, "title": title, "description": description,
                              **_type(dtype)}
     constraints: dict[str, Any] = {}
-    if name in REQUIRED.get(table, ()) or name in PRIMARY_KEYS.get(table, ()):
+    required = REQUIRED.get(table, ()) or _OPTIONAL_REQUIRED.get(table, ())
+    if name in required or name in PRIMARY_KEYS.get(table, ()):
         constraints["required"] = True
     if name in ("code_insee", "code_successeur"):
         constraints["pattern"] = INSEE_PATTERN
@@ -147,7 +165,7 @@ def _input_field(table: str, name: str, dtype: pl.DataType) -> dict[str, Any]:
         constraints["enum"] = list(ENUMS[name])
     if PRIMARY_KEYS.get(table) == [name]:
         constraints["unique"] = True
-    if name == "population" or name in ("etp", "agents_transferes", "cout_fonctionnement"):
+    if name in _NOT_NEGATIVE:
         constraints["minimum"] = 0
     if constraints:
         field["constraints"] = constraints

@@ -85,7 +85,7 @@ def counts(changes: Changes, table: str) -> str:
     """« 2 ajoutées, 1 modifiée » for one table ('' when nothing changed)."""
     rows = _rows(changes, changes.of_table(table))
     found = dict(rows.group_by("nature").len().iter_rows())
-    return ", ".join(f"{found[nature]} {forms[0] if found[nature] < 2 else forms[1]}"
+    return ", ".join(plural(found[nature], *forms)
                      for nature, forms in PARTICIPLES.items() if nature in found)
 
 

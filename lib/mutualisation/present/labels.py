@@ -14,23 +14,6 @@ KEY_FIGURES: dict[str, str] = {
     "actions_inscrites": "Actions inscrites",
     "actions_deployees": "Actions déployées",
     "participations_actives": "Participations actives",
-    # The moyens table (staff and costs) and its indicators.
-    "forme_juridique": "Forme juridique",
-    "renseigne": "Moyens renseignés",
-    "etp": "ETP",
-    "agents_transferes": "Agents transférés",
-    "cout_fonctionnement": "Coût de fonctionnement (€)",
-    "economies": "Économies déclarées (€)",
-    "mode_financement": "Mode de financement",
-    "cle_repartition": "Clé de répartition",
-    "population_couverte": "Population couverte",
-    "cout_par_habitant": "Coût par habitant (€)",
-    "actions_renseignees": "Actions renseignées",
-    "actions_non_renseignees": "Actions non renseignées",
-    "evolution_etp": "Évolution des ETP",
-    "evolution_agents_transferes": "Évolution des agents transférés",
-    "evolution_cout_fonctionnement": "Évolution du coût (€)",
-    "evolution_economies": "Évolution des économies (€)",
 }
 #: Short label of the actions deployed during the year, in the index's table of years.
 DEPLOYED_DURING_YEAR = "Déployées dans l’année"

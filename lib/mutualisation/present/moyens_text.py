@@ -10,7 +10,8 @@ from typing import Any
 import polars as pl
 
 from mutualisation.compute.moyens import NOT_GIVEN
-from mutualisation.formatting import fr_etp, fr_euros, fr_int, plural
+from mutualisation.compute.population import NO_FORM
+from mutualisation.formatting import agree, fr_etp, fr_euros, fr_int, plural
 from mutualisation.present.bilan_text import enumeration, paragraph
 
 #: The title of the bilan's section and of the commune sheet's.
@@ -100,8 +101,8 @@ def section(bilan: Any) -> str:
     if figures["agents_transferes"] is not None:
         parts.append(plural(figures["agents_transferes"], "agent transféré ou mis à disposition",
                             "agents transférés ou mis à disposition"))
-    who = ("l’action renseignée représente" if given == 1
-           else f"les {fr_int(given)} actions renseignées représentent")
+    who = agree(given, "l’action renseignée représente",
+                f"les {fr_int(given)} actions renseignées représentent")
     text += paragraph(f"En {year}, {who} {enumeration(parts) or 'des moyens non chiffrés'}.")
     if figures["economies"] is not None:
         text += paragraph(f"Économies déclarées : {fr_euros(figures['economies'])}.")
@@ -118,9 +119,10 @@ def section(bilan: Any) -> str:
         text += paragraph(f"Par rapport à {year - 1} "
                           f"({fr_euros(before['cout_fonctionnement'])}), le coût est {move}.")
     if missing:
+        counted = agree(missing, "elle n’est pas comptée", "elles ne sont pas comptées")
         text += paragraph(f"{plural(missing, 'action déployée n’a', 'actions déployées n’ont')} "
-                          "pas de moyens renseignés (« non renseigné ») : "
-                          "elles ne sont pas comptées dans les totaux, ni comme zéro.")
+                          f"pas de moyens renseignés (« non renseigné ») : {counted} dans les "
+                          "totaux, ni comme zéro.")
     modes = [f"{escape(mode)} : {fr_euros(row['cout_fonctionnement'])} "
              f"({plural(row['actions'], 'action', 'actions')})"
              for mode, row in figures["par_mode_financement"].items()
@@ -128,7 +130,8 @@ def section(bilan: Any) -> str:
     if modes:
         text += paragraph("Financement : " + " ; ".join(modes) + ".")
     if moyens.forms is not None:  # legal forms, when the data has them
-        forms = [f"{escape(form)} : {fr_euros(cost)} ({fr_etp(etp or 0)})"
+        # An unknown ETP is never zero: the form's cost alone then.
+        forms = [f"{escape(form)} : {fr_euros(cost)}" + ("" if etp is None else f" ({fr_etp(etp)})")
                  for form, cost, etp in moyens.forms.select(
                      "forme_juridique", "cout_fonctionnement", "etp").iter_rows()
                  if cost is not None]
@@ -160,7 +163,7 @@ def actions_table(bilan: Any) -> pl.DataFrame | None:
             return "—" if row[key] is None else shown(row[key], kind)
         values = {
             "action": row["libelle"],
-            "form": row.get("forme_juridique") or NOT_GIVEN,
+            "form": row.get("forme_juridique") or NO_FORM,
             "etp": cell("etp", "ETP"),
             "agents": cell("agents_transferes", "n"),
             "cost": cell("cout_fonctionnement", "€"),
