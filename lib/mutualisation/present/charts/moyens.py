@@ -48,7 +48,8 @@ def cost_and_staff(actions: pl.DataFrame, year: int) -> alt.HConcatChart | alt.C
                     axis=alt.Axis(labels=index == 0)),
             x=alt.X(f"{column}:Q", title=axis_title,
                     scale=room_for_labels(data[column].max() if data.height else 0),
-                    axis=alt.Axis(format=fmt)),
+                    # A narrow panel: few ticks, so that amounts in millions never overlap.
+                    axis=alt.Axis(format=fmt, tickCount=4)),
             tooltip=[alt.Tooltip("etiquette:N", title="Action"),
                      alt.Tooltip(f"{column}:Q", title=axis_title, format=fmt)],
         )
