@@ -21,7 +21,8 @@ _SUGGESTIONS = 3
 _SUGGESTION_CUTOFF = 50.0
 
 _APOSTROPHES = "[\u2018\u2019\u02bc\u00b4\u0060\u2032]"
-_ARTICLE = r"(les|le|la|l')"
+# « L » alone too: « Aigle (L') » whose apostrophe was typed as a space is « Aigle (L ) ».
+_ARTICLE = r"(les|le|la|l'|l)"
 
 # Headings below are compared once normalised (see normalised()).
 COMMUNE_HEADERS = frozenset({
