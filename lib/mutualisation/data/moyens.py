@@ -19,11 +19,12 @@ from typing import Any
 
 import polars as pl
 
+from mutualisation.data.cells import clean, insee_text
 from mutualisation.data.mergers import with_mergers
 from mutualisation.data.model import Dataset, is_active_between, is_deployed, reference_date
 from mutualisation.data.parameters import INSEE_PATTERN
 from mutualisation.data.problems import Problem, shown
-from mutualisation.data.read import LINE, RawTable, TableSource, find_source, read_table
+from mutualisation.data.read import LINE, RawTable, find_source, read_table
 from mutualisation.data.vocabulary import MODES_FINANCEMENT, canonical_expr, closest, listed
 from mutualisation.formatting import fr_decimal, fr_etp, fr_euros, plural
 
@@ -56,16 +57,11 @@ _SPACES = r"[\s\u00a0\u202f]"
 _NUMBER = r"^-?\d+(?:\.\d+)?$"
 
 
-def _clean(column: str) -> pl.Expr:
-    text = pl.col(column).str.strip_chars()
-    return pl.when(text == "").then(None).otherwise(text)
-
-
 def number_text(column: str) -> pl.Expr:
     """A French or Excel number as plain text (``1 234,50 €`` -> ``1234.50``), null when
     empty; still text, to check it against a pattern before casting."""
     # U+2212 is the minus sign of French typography (and of our own reports).
-    return (_clean(column).str.replace_all(_SPACES, "")
+    return (clean(column).str.replace_all(_SPACES, "")
             .str.replace("\u2212", "-", literal=True)
             .str.replace(r"(?i)(?:€|eur|euros?)$", "")
             .str.replace(",", ".", literal=True))
@@ -84,11 +80,6 @@ def _integer(column: str) -> pl.Expr:
     return pl.when(text.str.contains(r"^-?\d+$")).then(text.cast(pl.Int64, strict=False))
 
 
-def _insee(column: str) -> pl.Expr:
-    text = _clean(column).str.to_uppercase().str.replace(r"\.0+$", "")
-    return pl.when(text.str.contains(r"^\d{4}$")).then(text.str.zfill(5)).otherwise(text)
-
-
 def fr_amount(value: float, column: str) -> str:
     """A figure as a message quotes it: ``12 345,50 €``, ``2,5 ETP``, ``3 agents``."""
     if column == "etp":
@@ -103,15 +94,6 @@ def _rows(frame: pl.DataFrame, label: str, column: str, message: str) -> list[Pr
             for line, value in frame.select(LINE, f"__raw_{column}").iter_rows()]
 
 
-def find(folder: Path, sheets: dict[Path, list[str]]) -> TableSource | Problem | None:
-    """Where the table is in ``folder`` (None when it is absent: the table is optional)."""
-    own = any((folder / f"{TABLE}.{fmt}").is_file() for fmt in ("csv", "xlsx", "parquet"))
-    in_book = any(name.strip().lower() == TABLE for names in sheets.values() for name in names)
-    if not own and not in_book:
-        return None
-    return find_source(folder, TABLE, sheets)
-
-
 def _typed(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
     frame, label = raw.frame, raw.label
     missing = [c for c in REQUIRED if c not in frame.columns]
@@ -122,15 +104,15 @@ def _typed(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
     frame = frame.with_columns(pl.lit(None, pl.String).alias(c)
                                for c in SCHEMA if c not in frame.columns)
     exprs = {
-        "action_id": _clean("action_id"),
+        "action_id": clean("action_id"),
         "annee": _integer("annee"),
-        "code_insee": _insee("code_insee"),
+        "code_insee": insee_text("code_insee"),
         "etp": _decimal("etp"),
         "agents_transferes": _integer("agents_transferes"),
         "cout_fonctionnement": _decimal("cout_fonctionnement"),
         "economies": _decimal("economies"),
-        "mode_financement": canonical_expr(_clean("mode_financement"), MODES_FINANCEMENT),
-        "cle_repartition": _clean("cle_repartition"),
+        "mode_financement": canonical_expr(clean("mode_financement"), MODES_FINANCEMENT),
+        "cle_repartition": clean("cle_repartition"),
     }
     typed = frame.select(
         LINE,
@@ -139,7 +121,7 @@ def _typed(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
     )
     problems: list[Problem] = []
     for column in SCHEMA:
-        present = _clean(f"__raw_{column}").is_not_null()
+        present = clean(f"__raw_{column}").is_not_null()
         value = pl.col(column)
         if column in REQUIRED:
             problems += _rows(typed.filter(~present), label, column, "valeur obligatoire manquante")
@@ -159,7 +141,7 @@ def _typed(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
         if column in PARTS:
             problems += _rows(typed.filter(value < 0), label, column,
                               "valeur négative (attendu un nombre positif ou nul)")
-    unknown = typed.filter(_clean("__raw_mode_financement").is_not_null()
+    unknown = typed.filter(clean("__raw_mode_financement").is_not_null()
                            & pl.col("mode_financement").is_null())
     problems += [
         Problem(label, f"mode de financement inconnu (le plus proche : « "
@@ -255,7 +237,7 @@ def load_moyens(folder: Path, sheets: dict[Path, list[str]], communes: pl.DataFr
     problems found and, for a CSV, the encoding it was decoded with (``check`` says it).
     ``communes``, ``actions``, ``participations`` are the validated tables; years must lie
     from ``first_year`` to ``last_year``."""
-    source = find(folder, sheets)
+    source = find_source(folder, TABLE, sheets, optional=True)
     if source is None:
         return None, None, [], None
     if isinstance(source, Problem):

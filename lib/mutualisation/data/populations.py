@@ -22,19 +22,12 @@ TABLE = "populations"
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
-def present(folder: Path, sheets: dict[Path, list[str]]) -> bool:
-    """Whether ``folder`` has a ``populations`` table: its own file or a workbook's sheet."""
-    files = any((folder / f"{TABLE}.{fmt}").is_file() for fmt in ("csv", "xlsx", "parquet"))
-    return files or any(name.strip().lower() == TABLE for names in sheets.values()
-                        for name in names)
-
-
 def read_raw(folder: Path, sheets: dict[Path, list[str]]) -> tuple[RawTable | None,
                                                                    Path | None, list[Problem]]:
     """The table as text with its source, (None, None, []) when the folder has none."""
-    if not present(folder, sheets):
+    source = find_source(folder, TABLE, sheets, optional=True)
+    if source is None:
         return None, None, []
-    source = find_source(folder, TABLE, sheets)
     if isinstance(source, Problem):
         return None, None, [source]
     raw = read_table(source, TABLE)

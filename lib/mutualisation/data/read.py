@@ -198,9 +198,10 @@ def sheet_names(path: Path) -> list[str] | Problem:
     return list(reader.sheet_names)
 
 
-def find_source(folder: Path, table: str,
-                sheets: dict[Path, list[str]] | None = None) -> TableSource | Problem:
-    """Where ``table`` is in ``folder``: its own file, else a sheet of the one workbook having it.
+def find_source(folder: Path, table: str, sheets: dict[Path, list[str]] | None = None,
+                optional: bool = False) -> TableSource | Problem | None:
+    """Where ``table`` is in ``folder``: its own file, else a sheet of the one workbook having it
+    (an ``optional`` table found nowhere: None).
 
     ``sheets`` gives the sheet names of the folder's other workbooks (read when None).
     A table found twice (two files, a file and a sheet, two sheets) is an error, except a
@@ -219,6 +220,8 @@ def find_source(folder: Path, table: str,
     found = files + in_books
     if len(found) == 1:
         return found[0]
+    if not found and optional:
+        return None
     if not found:
         expected = ", ".join(f"{table}.{fmt}" for fmt in _FORMATS)
         return Problem(str(folder), f"table « {table} » introuvable (un fichier parmi "

@@ -19,6 +19,7 @@ import polars as pl
 from mutualisation.config import METADATA_FILE
 from mutualisation.data import populations as population_table
 from mutualisation.data.action_rules import check_abandoned, check_actions, summary_lines
+from mutualisation.data.cells import clean, insee_text
 from mutualisation.data.mergers import carried_over, mergers
 from mutualisation.data.model import MAY_BE_EMPTY, REQUIRED, SCHEMAS, TABLES, Dataset
 from mutualisation.data.parameters import INSEE_PATTERN
@@ -63,19 +64,8 @@ def _problems(frame: pl.DataFrame, label: str, column: str, message: str) -> lis
     ]
 
 
-def _clean(column: str) -> pl.Expr:
-    text = pl.col(column).str.strip_chars()
-    return pl.when(text == "").then(None).otherwise(text)
-
-
-def _insee(column: str) -> pl.Expr:
-    """INSEE code as text: upper case, a leading zero Excel dropped put back."""
-    text = _clean(column).str.to_uppercase().str.replace(r"\.0+$", "")
-    return pl.when(text.str.contains(r"^\d{4}$")).then(text.str.zfill(5)).otherwise(text)
-
-
 def _date(column: str) -> pl.Expr:
-    text = _clean(column).str.replace(_MIDNIGHT, "")
+    text = clean(column).str.replace(_MIDNIGHT, "")
     return pl.coalesce(
         pl.when(text.str.contains(_ISO_DATE)).then(text.str.to_date("%Y-%m-%d", strict=False)),
         pl.when(text.str.contains(_FR_DATE)).then(text.str.to_date("%d/%m/%Y", strict=False)),
@@ -83,7 +73,7 @@ def _date(column: str) -> pl.Expr:
 
 
 def _integer(column: str) -> pl.Expr:
-    text = _clean(column).str.replace_all(_SPACES, "").str.replace(r"\.0+$", "")
+    text = clean(column).str.replace_all(_SPACES, "").str.replace(r"\.0+$", "")
     return pl.when(text.str.contains(r"^\d+$")).then(text.cast(pl.Int64, strict=False))
 
 
@@ -96,7 +86,7 @@ _INSEE_COLUMNS = ("code_insee", "code_successeur")
 
 
 def _boolean(column: str) -> pl.Expr:
-    return _clean(column).str.to_lowercase().replace_strict(
+    return clean(column).str.to_lowercase().replace_strict(
         _BOOLEANS, default=None, return_dtype=pl.Boolean)
 
 
@@ -121,7 +111,7 @@ def check_table(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
     typed_exprs = []
     for column, dtype in schema.items():
         if column in _INSEE_COLUMNS:
-            typed_exprs.append(_insee(column))
+            typed_exprs.append(insee_text(column))
         elif dtype == pl.Boolean():
             typed_exprs.append(_boolean(column))
         elif dtype == pl.Date():
@@ -129,7 +119,7 @@ def check_table(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
         elif dtype == pl.Int64():
             typed_exprs.append(_integer(column))
         else:
-            typed_exprs.append(_clean(column))
+            typed_exprs.append(clean(column))
     typed = frame.with_columns(
         (e.alias(f"__typed_{c}") for e, c in zip(typed_exprs, schema, strict=True))
     )
@@ -137,7 +127,7 @@ def check_table(raw: RawTable) -> tuple[pl.DataFrame | None, list[Problem]]:
     problems: list[Problem] = []
     for column, dtype in schema.items():
         new = pl.col(f"__typed_{column}")
-        present = _clean(column).is_not_null()
+        present = clean(column).is_not_null()
         if column in REQUIRED[raw.table]:
             problems += _problems(typed.filter(~present), label, column,
                                   "valeur obligatoire manquante")
@@ -313,7 +303,7 @@ def _cleanly_typed(
     that it does not also produce a misleading "unknown commune" or "overlap" message.
     """
     def typed_or_empty(column: str) -> pl.Expr:
-        return pl.col(column).is_not_null() | _clean(f"__raw_{column}").is_null()
+        return pl.col(column).is_not_null() | clean(f"__raw_{column}").is_null()
 
     participations = typed["participations"].filter(
         pl.col("code_insee").str.contains(INSEE_PATTERN), pl.col("action_id").is_not_null(),
